@@ -1,0 +1,401 @@
+//! The GEMM driver: special cases, orientation, path choice, the BLIS loops and threads.
+//!
+//! Path choice depends on the shape and layout only (never on the thread count), and K is
+//! never split across threads, so every element of C is computed by the same sequence of
+//! operations for any `Par`: results are bitwise identical across thread counts.
+
+use super::blocking::Blocking;
+use super::buffer::{PackBuf, Slot};
+use super::gemv::Gemv;
+use super::kernel::Tile;
+use super::packing::{Strided, pack_a, pack_b};
+use super::table::{Kernels, kernels_for};
+use super::{Config, Path, StridedMut};
+use crate::{CacheSizes, Element};
+use rayon::prelude::*;
+
+/// Problems with `m·n·k` at most this take the direct path (no packing): every operand
+/// then fits in L1/L2 (64³ f32 is 3 × 16 KiB), so packing buys no locality and its cost
+/// is not amortised.
+const DIRECT_MAX_MNK: usize = 64 * 64 * 64;
+/// Depths at most this take the direct path at any m, n: a `k`-deep A micro-panel
+/// (`MR × k`) stays in L1 across a whole row of tiles, and C's traffic dominates.
+const TINY_K: usize = 16;
+/// Minimum multiply-adds per thread before a second thread is used (≈ 2 MFLOP, about
+/// 20 µs on one core here — an order of magnitude above rayon's wake-up latency).
+const MIN_FMAS_PER_THREAD: usize = 1 << 20;
+/// Minimum elements of A per thread for the memory-bound matrix-vector paths.
+const MIN_GEMV_ELEMS_PER_THREAD: usize = 1 << 17;
+
+/// `C ← α·A·B + β·C` on raw strided operands with BLAS semantics.
+///
+/// # Safety
+/// A (`m × k`), B (`k × n`) and C (`m × n`) are valid for their strides; C's elements are
+/// distinct addresses that overlap neither A nor B; nothing else accesses C meanwhile.
+pub(crate) unsafe fn gemm<T: Element>(
+    cfg: &Config,
+    (m, n, k): (usize, usize, usize),
+    alpha: T,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: StridedMut<T>,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if alpha == T::ZERO || k == 0 {
+        // BLAS: A and B are not read; C ← β·C, and β = 0 writes zeros without reading.
+        // SAFETY: C valid per the contract.
+        unsafe { scale(m, n, beta, c) };
+        return;
+    }
+    // Orient so that C's rows are (closer to) unit stride: Cᵀ = Bᵀ·Aᵀ.
+    let swap = c.rs != 1 && (c.cs == 1 || c.cs.unsigned_abs() < c.rs.unsigned_abs());
+    let (m, n, a, b, c) = if swap { (n, m, b.t(), a.t(), c.t()) } else { (m, n, a, b, c) };
+    let kern = kernels_for::<T>(cfg.isa);
+    let threads = cfg.par.threads();
+    let auto = cfg.path == Path::Auto;
+    let small = m * n * k <= DIRECT_MAX_MNK || k <= TINY_K;
+    // SAFETY (all arms): the operands satisfy this function's contract, which is what each
+    // path requires; the orientation swap maps a valid problem to a valid problem.
+    unsafe {
+        if auto && n == 1 {
+            gemv(kern, threads, m, k, alpha, a, b.ptr, b.rs, beta, c.ptr, c.rs);
+        } else if auto && m == 1 {
+            gemv(kern, threads, n, k, alpha, b.t(), a.ptr, a.cs, beta, c.ptr, c.cs);
+        } else if a.rs == 1 && (cfg.path == Path::Direct || auto && small) {
+            direct(kern, threads, (m, n, k), alpha, a, b, beta, c);
+        } else {
+            let elem = size_of::<T>();
+            let blocking = cfg
+                .blocking
+                .unwrap_or_else(|| Blocking::for_caches(CacheSizes::detected(), kern.mr, kern.nr, elem));
+            packed(kern, threads, blocking, (m, n, k), alpha, a, b, beta, c);
+        }
+    }
+}
+
+/// `C ← β·C`; β = 0 writes zeros without reading C, β = 1 touches nothing.
+///
+/// # Safety
+/// C (`m × n`) is valid for writes (and reads unless β = 0).
+unsafe fn scale<T: Element>(m: usize, n: usize, beta: T, c: StridedMut<T>) {
+    if beta == T::ONE {
+        return;
+    }
+    for j in 0..n {
+        for i in 0..m {
+            // SAFETY: (i, j) is inside C.
+            unsafe {
+                let p = c.at(i, j);
+                *p = if beta == T::ZERO { T::ZERO } else { beta * *p };
+            }
+        }
+    }
+}
+
+/// Threads worth using for `work` units when each thread needs `min_per_thread`.
+fn threads_for(requested: usize, work: usize, min_per_thread: usize) -> usize {
+    requested.min(work / min_per_thread).max(1)
+}
+
+/// Splits `t` threads into a `tm × tn` grid over `mt × nt` tiles, choosing the
+/// factorisation whose busiest thread has the fewest tiles (ties: more row splits).
+fn grid(t: usize, mt: usize, nt: usize) -> (usize, usize) {
+    let mut best = (1, t, usize::MAX);
+    for tm in 1..=t {
+        if t % tm == 0 {
+            let tn = t / tm;
+            let load = mt.div_ceil(tm) * nt.div_ceil(tn);
+            if load <= best.2 {
+                best = (tm, tn, load);
+            }
+        }
+    }
+    (best.0, best.1)
+}
+
+/// Runs `task(ti, tj)` for every cell of a `tm × tn` grid, in parallel when there is more
+/// than one cell, inside the caller's rayon pool.
+fn run_grid(tm: usize, tn: usize, task: impl Fn(usize, usize) + Sync) {
+    if tm * tn == 1 {
+        task(0, 0);
+    } else {
+        (0..tm * tn).into_par_iter().for_each(|t| task(t / tn, t % tn));
+    }
+}
+
+/// The range of `units` (each `unit` wide, the last possibly short) owned by part `i` of
+/// `parts`, in elements, for a dimension of `len` elements.
+fn part(len: usize, unit: usize, parts: usize, i: usize) -> (usize, usize) {
+    let per = len.div_ceil(unit).div_ceil(parts) * unit;
+    ((i * per).min(len), ((i + 1) * per).min(len))
+}
+
+/// Matrix-vector product `y ← α·A·x + β·y`, A `m × k`.
+///
+/// # Safety
+/// A, x (`k` elements at stride `incx`) and y (`m` at stride `incy`) are valid; y is
+/// exclusive and overlaps neither.
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemv<T: Element>(
+    kern: &Kernels<T>,
+    threads: usize,
+    m: usize,
+    k: usize,
+    alpha: T,
+    a: Strided<T>,
+    x: *const T,
+    incx: isize,
+    beta: T,
+    y: *mut T,
+    incy: isize,
+) {
+    let t = threads_for(threads, m * k, MIN_GEMV_ELEMS_PER_THREAD);
+    let contiguous_x;
+    let (f, x, incx) = if a.rs == 1 {
+        (kern.gemv_cols, x, incx)
+    } else if a.cs == 1 {
+        if incx == 1 {
+            (kern.gemv_rows, x, 1)
+        } else {
+            // SAFETY: x has k elements at stride incx.
+            contiguous_x = (0..k).map(|p| unsafe { *x.offset(p as isize * incx) }).collect::<Vec<_>>();
+            (kern.gemv_rows, contiguous_x.as_ptr(), 1)
+        }
+    } else {
+        // Neither stride is unit: present A as k × m columns-form? No: gather each row
+        // into a contiguous copy would cost as much as the product, so use the columns
+        // kernel on a contiguous copy of A (one pass, then one streaming pass).
+        let copy: Vec<T> = (0..k)
+            .flat_map(|p| (0..m).map(move |i| (i, p)))
+            // SAFETY: (i, p) inside A.
+            .map(|(i, p)| unsafe { *a.at(i, p) })
+            .collect();
+        let a = Strided { ptr: copy.as_ptr(), rs: 1, cs: m as isize };
+        // SAFETY: the copy is a valid column-major A; the rest per the contract.
+        return unsafe { gemv(kern, threads, m, k, alpha, a, x, incx, beta, y, incy) };
+    };
+    let (xs, ys) = (SendPtr(x.cast_mut()), SendPtr(y));
+    run_grid(t, 1, |ti, _| {
+        let (i0, i1) = part(m, kern.lanes, t, ti);
+        if i0 == i1 {
+            return;
+        }
+        let g = Gemv {
+            m: i1 - i0,
+            k,
+            // SAFETY: row i0 < m is inside A.
+            a: Strided { ptr: unsafe { a.at(i0, 0) }, ..a },
+            x: xs.get(),
+            incx,
+            // SAFETY: i0 < m: inside y.
+            y: unsafe { ys.get().offset(i0 as isize * incy) },
+            incy,
+            alpha,
+            beta,
+        };
+        // SAFETY: kernel chosen to match A's unit stride (and x contiguous for rows form);
+        // threads own disjoint row ranges of y.
+        unsafe { f(&g) };
+    });
+}
+
+/// A raw pointer that may cross to worker threads; each use site states why that is sound.
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: used only for operands whose validity and exclusivity for the whole call is the
+// caller's contract, with threads writing disjoint ranges.
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+impl<T> SendPtr<T> {
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
+/// The direct path: tiles read A (column-contiguous) and B in place.
+///
+/// # Safety
+/// As for [`gemm`], plus `a.rs == 1`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn direct<T: Element>(
+    kern: &Kernels<T>,
+    threads: usize,
+    (m, n, k): (usize, usize, usize),
+    alpha: T,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: StridedMut<T>,
+) {
+    let (mr, nr, lanes) = (kern.mr, kern.nr, kern.lanes);
+    let t = threads_for(threads, m * n * k, MIN_FMAS_PER_THREAD);
+    let (tm, tn) = grid(t, m.div_ceil(mr), n.div_ceil(nr));
+    run_grid(tm, tn, |ti, tj| {
+        let (i0, i1) = part(m, mr, tm, ti);
+        let (j0, j1) = part(n, nr, tn, tj);
+        for jr in (j0..j1).step_by(nr) {
+            let cols = nr.min(j1 - jr);
+            for ir in (i0..i1).step_by(mr) {
+                let rows = mr.min(i1 - ir);
+                let f = kern.direct[rows.div_ceil(lanes) - 1][cols - 1];
+                // SAFETY: (ir, 0), (0, jr) and (ir, jr) are inside A, B and C; the tile
+                // covers rows ir..ir+rows < m and columns jr..jr+cols < n, and the kernel
+                // (mv = ceil(rows/lanes), N = cols) reads and writes only those.
+                unsafe {
+                    let tile = Tile {
+                        k,
+                        a: a.at(ir, 0),
+                        a_ks: a.cs,
+                        b: b.at(0, jr),
+                        rsb: b.rs,
+                        csb: b.cs,
+                        c: c.at(ir, jr),
+                        rsc: c.rs,
+                        csc: c.cs,
+                        m: rows,
+                        n: cols,
+                        alpha,
+                        beta,
+                    };
+                    f(&tile);
+                }
+            }
+        }
+    });
+}
+
+/// The packed path: the five BLIS loops.
+///
+/// # Safety
+/// As for [`gemm`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn packed<T: Element>(
+    kern: &Kernels<T>,
+    threads: usize,
+    blocking: Blocking,
+    (m, n, k): (usize, usize, usize),
+    alpha: T,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: StridedMut<T>,
+) {
+    let (mr, nr) = (kern.mr, kern.nr);
+    let elem = size_of::<T>();
+    // Round caller-supplied sizes to whole micro-panels.
+    let (mc, kc) = (blocking.mc.next_multiple_of(mr).max(mr), blocking.kc.max(1));
+    let nc = blocking.nc.next_multiple_of(nr).max(nr);
+    let t = threads_for(threads, m * n * k, MIN_FMAS_PER_THREAD);
+    let mut bbuf = PackBuf::take(Slot::B, kc * nc.next_multiple_of(nr) * elem);
+    let bpack = SendPtr(bbuf.as_mut_ptr::<T>());
+    // LOOP 5: split n into NC panels.
+    for jc in (0..n).step_by(nc) {
+        let ncur = nc.min(n - jc);
+        let panels = ncur.div_ceil(nr);
+        let (tm, tn) = grid(t, m.div_ceil(mr), panels);
+        // LOOP 4: split k into KC panels (never across threads).
+        for pc in (0..k).step_by(kc) {
+            let kcur = kc.min(k - pc);
+            // Pack B[pc.., jc..] in parallel, NR-column micro-panels split over threads.
+            run_grid(t.min(panels), 1, |ti, _| {
+                let (p0, p1) = part(panels, 1, t.min(panels), ti);
+                let (j0, j1) = (p0 * nr, (p1 * nr).min(ncur));
+                if j0 < j1 {
+                    // SAFETY: columns jc+j0..jc+j1 and rows pc..pc+kcur are inside B; the
+                    // destination panels p0..p1 lie inside the buffer and are disjoint
+                    // between threads.
+                    unsafe {
+                        let src = Strided { ptr: b.at(pc, jc + j0), ..b };
+                        pack_b(kcur, j1 - j0, src, nr, bpack.get().add(p0 * nr * kcur));
+                    }
+                }
+            });
+            let beta = if pc == 0 { beta } else { T::ONE };
+            run_grid(tm, tn, |ti, tj| {
+                let (i0, i1) = part(m, mr, tm, ti);
+                let (p0, p1) = part(panels, 1, tn, tj);
+                if i0 == i1 || p0 == p1 {
+                    return;
+                }
+                let mut abuf = PackBuf::take(Slot::A, kcur * mc * elem);
+                let apack = abuf.as_mut_ptr::<T>();
+                // LOOP 3: split this thread's rows into MC blocks.
+                for ic in (i0..i1).step_by(mc) {
+                    let mcur = mc.min(i1 - ic);
+                    // SAFETY: rows ic..ic+mcur and columns pc..pc+kcur are inside A; the
+                    // buffer holds mc·kcur elements, mcur rounded up to MR ≤ mc.
+                    unsafe { pack_a(mcur, kcur, Strided { ptr: a.at(ic, pc), ..a }, mr, apack) };
+                    // LOOP 2: NR micro-panels of B; LOOP 1: MR micro-panels of A.
+                    for jp in p0..p1 {
+                        let jr = jp * nr;
+                        let cols = nr.min(ncur - jr);
+                        for ir in (0..mcur).step_by(mr) {
+                            // SAFETY: packed panels are full MR × kcur and kcur × NR
+                            // (zero-padded); C's tile (ic+ir.., jc+jr..) of rows × cols
+                            // is inside C and owned by this thread alone.
+                            unsafe {
+                                let tile = Tile {
+                                    k: kcur,
+                                    a: apack.add(ir * kcur),
+                                    a_ks: mr as isize,
+                                    b: bpack.get().add(jp * nr * kcur),
+                                    rsb: nr as isize,
+                                    csb: 1,
+                                    c: c.at(ic + ir, jc + jr),
+                                    rsc: c.rs,
+                                    csc: c.cs,
+                                    m: mr.min(mcur - ir),
+                                    n: cols,
+                                    alpha,
+                                    beta,
+                                };
+                                (kern.packed)(&tile);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{grid, part, threads_for};
+
+    #[test]
+    fn grid_prefers_balanced_splits() {
+        // 2 threads, 1 row tile, 10 column tiles: split columns (5 each) not rows (10).
+        assert_eq!(grid(2, 1, 10), (1, 2));
+        // 4 threads on a square 8 × 8 tile grid: 2 × 2 gives 16 tiles each, the minimum.
+        assert_eq!(grid(4, 8, 8), (2, 2));
+        assert_eq!(grid(1, 5, 5), (1, 1));
+    }
+
+    #[test]
+    fn parts_cover_exactly_once() {
+        for len in [0, 1, 7, 32, 33, 100] {
+            for parts in 1..5 {
+                let mut next = 0;
+                for i in 0..parts {
+                    let (a, b) = part(len, 8, parts, i);
+                    assert!(a == next || a == b, "len {len} parts {parts}: gap at {i}");
+                    assert!(a % 8 == 0 || a == len);
+                    next = next.max(b);
+                }
+                assert_eq!(next, len);
+            }
+        }
+    }
+
+    #[test]
+    fn threads_gated_by_work() {
+        assert_eq!(threads_for(8, 10, 100), 1);
+        assert_eq!(threads_for(8, 250, 100), 2);
+        assert_eq!(threads_for(2, 1 << 30, 100), 2);
+    }
+}

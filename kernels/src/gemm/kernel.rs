@@ -1,0 +1,148 @@
+//! The micro-kernel contract: one register-blocked `MR × NR` tile of C.
+//!
+//! A tile kernel computes `C[tile] ← α·A[rows, 0..k]·B[0..k, cols] + β·C[tile]` with the
+//! whole `MV·LANES × N` accumulator block held in registers. A is read one k-step at a time
+//! as `MV` vectors of rows (unit stride within a step, `a_ks` between steps); B one
+//! element at a time, broadcast. Two flavours share this body:
+//! - **packed**: A and B come from the packing buffers (`a_ks = MR`, B panel `k × NR`
+//!   row-major), both zero-padded, so every load is a full vector;
+//! - **direct**: A and B are the caller's matrices (A column-contiguous), read in place
+//!   with a masked load for a partial last vector: no packing and no allocation.
+//!
+//! Writing the tile back is shared: vector (masked at the edge) when C's rows are unit
+//! stride, otherwise through a stack buffer with the same rounding (`fma_scalar`), so a
+//! given element of C is computed bit-identically whatever the tile shape around it.
+
+use crate::Element;
+use crate::simd::Simd;
+
+/// Largest `MV · LANES` over all kernels (AVX-512 f32: 2 × 16).
+pub(crate) const MAX_TILE_ROWS: usize = 32;
+
+/// Everything one tile needs. Pointers are element pointers; strides are in elements.
+pub(crate) struct Tile<T> {
+    /// Depth of the product.
+    pub k: usize,
+    /// `A(i, p)` is at `a + i + p·a_ks` (rows unit stride).
+    pub a: *const T,
+    /// Stride between consecutive k-steps of A.
+    pub a_ks: isize,
+    /// `B(p, j)` is at `b + p·rsb + j·csb`.
+    pub b: *const T,
+    /// B's stride between k-steps (the packed panel: `NR`).
+    pub rsb: isize,
+    /// B's stride between columns (ignored by the packed flavour, where it is 1).
+    pub csb: isize,
+    /// `C(i, j)` is at `c + i·rsc + j·csc`.
+    pub c: *mut T,
+    /// C's row stride.
+    pub rsc: isize,
+    /// C's column stride.
+    pub csc: isize,
+    /// Valid rows of the tile, `1..=MV·LANES` (direct flavour: more than `(MV-1)·LANES`).
+    pub m: usize,
+    /// Valid columns of the tile, `1..=N`.
+    pub n: usize,
+    /// Scale of the product.
+    pub alpha: T,
+    /// Scale of C; exactly zero means C is written without being read.
+    pub beta: T,
+}
+
+/// A tile kernel instantiated for one instruction set and shape.
+pub(crate) type TileFn<T> = unsafe fn(&Tile<T>);
+
+/// Computes one tile.
+///
+/// # Safety
+/// `S`'s instruction set is enabled (the [`Simd`] contract). Every `A(i, p)` for
+/// `i < MV·LANES` (packed) or `i < t.m` (direct), `p < t.k`, every `B(p, j)` for
+/// `j < N` (packed) or `j < t.n` (direct), and every `C(i, j)` for `i < t.m`, `j < t.n`
+/// is in bounds; C's tile does not overlap A or B and has no two elements at one address.
+#[inline(always)]
+pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED: bool>(
+    t: &Tile<S::T>,
+) {
+    let lanes = S::LANES;
+    debug_assert!(t.m >= 1 && t.m <= MV * lanes && t.n >= 1 && t.n <= N);
+    debug_assert!(PACKED || t.m > (MV - 1) * lanes);
+    // SAFETY: the caller enables S's instruction set and keeps every access in bounds, as
+    // documented above; the masked last-vector load reads only rows below `t.m`.
+    unsafe {
+        let mut acc = [[S::zero(); MV]; N];
+        let last = S::mask(if PACKED { lanes } else { t.m - (MV - 1) * lanes });
+        let (mut a, mut b) = (t.a, t.b);
+        for _ in 0..t.k {
+            let mut av = [S::zero(); MV];
+            for (v, slot) in av.iter_mut().enumerate() {
+                *slot = if PACKED || v + 1 < MV {
+                    S::load(a.add(v * lanes))
+                } else {
+                    S::load_masked(a.add(v * lanes), last)
+                };
+            }
+            for (j, col) in acc.iter_mut().enumerate() {
+                let bj = if PACKED { *b.add(j) } else { *b.offset(j as isize * t.csb) };
+                let bv = S::splat(bj);
+                for (v, x) in col.iter_mut().enumerate() {
+                    *x = S::fma(av[v], bv, *x);
+                }
+            }
+            a = a.offset(t.a_ks);
+            b = b.offset(t.rsb);
+        }
+        store::<S, MV, N>(&acc, t);
+    }
+}
+
+/// Writes `α·acc + β·C` into the valid part of the tile.
+///
+/// # Safety
+/// As for [`tile`]: S's instruction set is enabled and C's valid tile is in bounds.
+#[inline(always)]
+unsafe fn store<S: Simd, const MV: usize, const N: usize>(acc: &[[S::V; MV]; N], t: &Tile<S::T>) {
+    let lanes = S::LANES;
+    let beta_zero = t.beta == S::T::ZERO;
+    // SAFETY: per this function's contract; rows at or past `t.m` and columns at or past
+    // `t.n` are never touched (masked stores at the row edge, loop bounds at the column edge).
+    unsafe {
+        let alpha = S::splat(t.alpha);
+        let beta = S::splat(t.beta);
+        if t.rsc == 1 {
+            for (j, col) in acc.iter().enumerate().take(t.n) {
+                let cj = t.c.offset(j as isize * t.csc);
+                for (v, &x) in col.iter().enumerate() {
+                    let row0 = v * lanes;
+                    if row0 >= t.m {
+                        break;
+                    }
+                    let p = cj.add(row0);
+                    let r = S::mul(alpha, x);
+                    if t.m - row0 >= lanes {
+                        let out = if beta_zero { r } else { S::fma(beta, S::load(p), r) };
+                        S::store(p, out);
+                    } else {
+                        let mk = S::mask(t.m - row0);
+                        let out = if beta_zero { r } else { S::fma(beta, S::load_masked(p, mk), r) };
+                        S::store_masked(p, out, mk);
+                    }
+                }
+            }
+        } else {
+            let mut buf = [[S::T::ZERO; MAX_TILE_ROWS]; N];
+            for (col, out) in acc.iter().zip(buf.iter_mut()) {
+                for (v, &x) in col.iter().enumerate() {
+                    S::store(out.as_mut_ptr().add(v * lanes), x);
+                }
+            }
+            for (j, col) in buf.iter().enumerate().take(t.n) {
+                let cj = t.c.offset(j as isize * t.csc);
+                for (i, &x) in col.iter().enumerate().take(t.m) {
+                    let p = cj.offset(i as isize * t.rsc);
+                    let r = t.alpha * x;
+                    *p = if beta_zero { r } else { S::fma_scalar(t.beta, *p, r) };
+                }
+            }
+        }
+    }
+}

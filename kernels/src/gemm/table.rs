@@ -1,0 +1,131 @@
+//! Per-instruction-set kernel tables: the generic bodies of `kernel.rs` and `gemv.rs`
+//! instantiated inside `#[target_feature]` functions, collected once as function pointers.
+//!
+//! Register tiles (`MR = MV·LANES` rows × `NR` columns of accumulators):
+//!
+//! | path | f32 | f64 | accumulator registers |
+//! | --- | --- | --- | --- |
+//! | AVX-512 | 32 × 12 | 16 × 12 | 24 of 32 `zmm` |
+//! | AVX2+FMA | 16 × 6 | 8 × 6 | 12 of 16 `ymm` |
+//! | portable (`wide`) | 16 × 6 | 8 × 6 | as AVX2 |
+//!
+//! Twelve or more independent accumulators cover the FMA latency (4 cycles) on two FMA
+//! pipes. Direct (unpacked) tiles exist for every `MV ≤ 2` and `N ≤ NR`, so small and edge
+//! problems never compute padding; the packed path uses the full tile only.
+
+use super::gemv::{Gemv, GemvFn, gemv_cols, gemv_rows};
+use super::kernel::{Tile, TileFn, tile};
+use crate::simd::Simd;
+use crate::simd::portable::{PortableF32, PortableF64};
+use crate::{Element, Isa};
+use std::any::Any;
+
+/// The kernels of one instruction set for one element type.
+pub(crate) struct Kernels<T: 'static> {
+    /// Elements per vector.
+    pub lanes: usize,
+    /// Register tile rows (`MV_MAX · lanes`).
+    pub mr: usize,
+    /// Register tile columns.
+    pub nr: usize,
+    /// Direct tiles, indexed `[mv - 1][n - 1]`.
+    pub direct: [&'static [TileFn<T>]; 2],
+    /// The packed full tile.
+    pub packed: TileFn<T>,
+    /// Matrix-vector, columns form (`rsa = 1`).
+    pub gemv_cols: GemvFn<T>,
+    /// Matrix-vector, rows form (`csa = 1`, contiguous x).
+    pub gemv_rows: GemvFn<T>,
+}
+
+/// Instantiates the kernels of one `Simd` type under one feature string.
+macro_rules! kernels {
+    ($S:ty, [$($feat:literal)?], nr = $nr:literal, [$($n:literal),+]) => {{
+        type T = <$S as Simd>::T;
+        macro_rules! one {
+            ($mv:literal, $nn:literal, $packed:literal) => {{
+                $(#[target_feature(enable = $feat)])?
+                // SAFETY (of the caller's obligation): the table is only handed out for an
+                // ISA the host supports (`kernels_for` checks), and `Tile` validity is the
+                // caller's contract, as documented on `kernel::tile`.
+                unsafe fn f(t: &Tile<T>) {
+                    // SAFETY: see above.
+                    unsafe { tile::<$S, $mv, $nn, $packed>(t) }
+                }
+                f as TileFn<T>
+            }};
+        }
+        $(#[target_feature(enable = $feat)])?
+        unsafe fn gc(g: &Gemv<T>) {
+            // SAFETY: feature enabled by this function; arguments per the caller.
+            unsafe { gemv_cols::<$S>(g) }
+        }
+        $(#[target_feature(enable = $feat)])?
+        unsafe fn gr(g: &Gemv<T>) {
+            // SAFETY: feature enabled by this function; arguments per the caller.
+            unsafe { gemv_rows::<$S>(g) }
+        }
+        const LANES: usize = <$S as Simd>::LANES;
+        Kernels::<T> {
+            lanes: LANES,
+            mr: 2 * LANES,
+            nr: $nr,
+            direct: [&[$(one!(1, $n, false)),+], &[$(one!(2, $n, false)),+]],
+            packed: one!(2, $nr, true),
+            gemv_cols: gc as GemvFn<T>,
+            gemv_rows: gr as GemvFn<T>,
+        }
+    }};
+}
+
+static PORTABLE_F32: Kernels<f32> =
+    kernels!(PortableF32, [], nr = 6, [1, 2, 3, 4, 5, 6]);
+static PORTABLE_F64: Kernels<f64> =
+    kernels!(PortableF64, [], nr = 6, [1, 2, 3, 4, 5, 6]);
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::*;
+    use crate::simd::x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F64};
+
+    pub(super) static AVX2_F32: Kernels<f32> =
+        kernels!(Avx2F32, ["avx2,fma"], nr = 6, [1, 2, 3, 4, 5, 6]);
+    pub(super) static AVX2_F64: Kernels<f64> =
+        kernels!(Avx2F64, ["avx2,fma"], nr = 6, [1, 2, 3, 4, 5, 6]);
+    pub(super) static AVX512_F32: Kernels<f32> = kernels!(
+
+        Avx512F32,
+        ["avx512f,avx2,fma"],
+        nr = 12,
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+    );
+    pub(super) static AVX512_F64: Kernels<f64> = kernels!(
+
+        Avx512F64,
+        ["avx512f,avx2,fma"],
+        nr = 12,
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+    );
+}
+
+/// The kernel table of `isa` for `T`.
+///
+/// # Panics
+/// If the host cannot run `isa` (handing out its table would make every call unsound).
+pub(crate) fn kernels_for<T: Element>(isa: Isa) -> &'static Kernels<T> {
+    assert!(isa.is_available(), "the {isa} kernel path is not supported by this host");
+    let table: &'static dyn Any = match (T::NAME, isa) {
+        ("f32", Isa::Portable) => &PORTABLE_F32,
+        ("f64", Isa::Portable) => &PORTABLE_F64,
+        #[cfg(target_arch = "x86_64")]
+        ("f32", Isa::Avx2Fma) => &x86::AVX2_F32,
+        #[cfg(target_arch = "x86_64")]
+        ("f64", Isa::Avx2Fma) => &x86::AVX2_F64,
+        #[cfg(target_arch = "x86_64")]
+        ("f32", Isa::Avx512) => &x86::AVX512_F32,
+        #[cfg(target_arch = "x86_64")]
+        ("f64", Isa::Avx512) => &x86::AVX512_F64,
+        _ => unreachable!("{isa} is available only on x86-64"),
+    };
+    table.downcast_ref().expect("table element type matches T::NAME")
+}

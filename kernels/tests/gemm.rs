@@ -1,0 +1,228 @@
+//! GEMM against a naive reference: exact on integer inputs, within a derived rounding
+//! bound on random floats, for every kernel path, algorithm, layout and edge size.
+
+mod common;
+
+use common::{Layout, Operand, Rng, check};
+use kernels::{Blocking, Config, Element, Isa, Par, Path};
+
+/// Small blocking so inputs of a few dozen elements cross every block boundary of the
+/// packed loops (several MC, KC and NC blocks, partial micro-panels in every loop).
+const TINY: Blocking = Blocking { mc: 1, kc: 5, nc: 1 };
+
+/// Every (ISA, algorithm) combination the host can run, with tiny blocking for Packed.
+fn configs() -> Vec<Config> {
+    let mut out = Vec::new();
+    for isa in Isa::available() {
+        for (path, blocking) in [(Path::Auto, None), (Path::Direct, None), (Path::Packed, Some(TINY))] {
+            out.push(Config { isa, par: Par::Seq, path, blocking });
+        }
+    }
+    out
+}
+
+fn exact_case<T: Element>(rng: &mut Rng, cfg: &Config, (m, n, k): (usize, usize, usize), layouts: [Layout; 3]) {
+    let a = Operand::<T>::new(m, k, layouts[0], |_, _| rng.small_int());
+    let b = Operand::<T>::new(k, n, layouts[1], |_, _| rng.small_int());
+    for (alpha, beta) in [(1.0, 0.0), (2.0, -1.0), (-0.5, 1.0)] {
+        // β = 0: C starts as NaN, which must not leak into the result.
+        let mut c = Operand::<T>::new(m, n, layouts[2], |_, _| if beta == 0.0 { f64::NAN } else { 2.0 });
+        check(cfg, alpha, &a, &b, beta, &mut c, true, "exact");
+    }
+}
+
+fn sizes_small(rng: &mut Rng, count: usize) -> Vec<(usize, usize, usize)> {
+    (0..count).map(|_| (rng.range(0, 20), rng.range(0, 20), rng.range(0, 20))).collect()
+}
+
+fn exact_suite<T: Element>() {
+    let mut rng = Rng(0x5EED_0001);
+    for cfg in configs() {
+        for (idx, shape) in sizes_small(&mut rng, 120).into_iter().enumerate() {
+            let pick = |x: usize| Layout::READ[(idx * 7 + x) % Layout::READ.len()];
+            let c = Layout::WRITE[(idx * 5) % Layout::WRITE.len()];
+            exact_case::<T>(&mut rng, &cfg, shape, [pick(0), pick(3), c]);
+        }
+    }
+}
+
+#[test]
+fn exact_small_f32() {
+    exact_suite::<f32>();
+}
+
+#[test]
+fn exact_small_f64() {
+    exact_suite::<f64>();
+}
+
+/// Sizes around powers of two and block boundaries, every path, integer inputs.
+fn exact_edges<T: Element>() {
+    let mut rng = Rng(0x5EED_0002);
+    let shapes = [(127, 129, 128), (257, 255, 33), (1, 257, 255), (255, 1, 129), (129, 128, 1), (3, 256, 300)];
+    for isa in Isa::available() {
+        for path in [Path::Auto, Path::Packed] {
+            let cfg = Config { isa, par: Par::Seq, path, blocking: None };
+            for (i, &shape) in shapes.iter().enumerate() {
+                let layouts = [Layout::READ[i % 8], Layout::READ[(i + 3) % 8], Layout::WRITE[i % 7]];
+                exact_case::<T>(&mut rng, &cfg, shape, layouts);
+            }
+        }
+    }
+}
+
+#[test]
+fn exact_edges_f32() {
+    exact_edges::<f32>();
+}
+
+#[test]
+fn exact_edges_f64() {
+    exact_edges::<f64>();
+}
+
+/// Random floats in [-1, 1): within the derived rounding bound, deep enough (k up to 700)
+/// that the default blocking splits k.
+fn random_suite<T: Element>() {
+    let mut rng = Rng(0x5EED_0003);
+    let shapes = [(33, 65, 700), (100, 3, 600), (64, 64, 64), (65, 63, 17), (200, 150, 90)];
+    for isa in Isa::available() {
+        let cfg = Config { isa, par: Par::Seq, ..Config::default() };
+        for (i, &(m, n, k)) in shapes.iter().enumerate() {
+            let a = Operand::<T>::new(m, k, Layout::READ[i % 8], |_, _| rng.unit());
+            let b = Operand::<T>::new(k, n, Layout::READ[(i + 1) % 8], |_, _| rng.unit());
+            let mut c = Operand::<T>::new(m, n, Layout::WRITE[i % 7], |_, _| rng.unit());
+            check(&cfg, 0.75, &a, &b, 1.25, &mut c, false, "random");
+        }
+    }
+}
+
+#[test]
+fn random_f32() {
+    random_suite::<f32>();
+}
+
+#[test]
+fn random_f64() {
+    random_suite::<f64>();
+}
+
+/// BLAS semantics: α = 0 reads neither A nor B (NaN there must not matter), k = 0 scales
+/// C by β, β = 0 overwrites NaN in C, m = 0 / n = 0 touch nothing.
+#[test]
+fn blas_semantics() {
+    for isa in Isa::available() {
+        let cfg = Config { isa, ..Config::default() };
+        let nan_a = Operand::<f64>::new(4, 3, Layout::ColMajor, |_, _| f64::NAN);
+        let nan_b = Operand::<f64>::new(3, 5, Layout::RowMajor, |_, _| f64::NAN);
+        // α = 0, β = 2: C ← 2·C exactly, A and B (all NaN) unread.
+        let mut c = Operand::<f64>::new(4, 5, Layout::PaddedCols(2), |i, j| (i * 5 + j) as f64);
+        kernels::gemm_with(&cfg, 0.0, nan_a.view(), nan_b.view(), 2.0, c.view_mut()).unwrap();
+        for i in 0..4 {
+            for j in 0..5 {
+                assert_eq!(c.get(i, j), 2.0 * (i * 5 + j) as f64, "{isa}: α = 0 must give 2·C");
+            }
+        }
+        assert!(c.gaps().iter().all(|&g| c.buf[g].is_nan()));
+        // α = 0, β = 0: C ← 0 even though C held NaN.
+        let mut c = Operand::<f64>::new(4, 5, Layout::RowMajor, |_, _| f64::NAN);
+        kernels::gemm_with(&cfg, 0.0, nan_a.view(), nan_b.view(), 0.0, c.view_mut()).unwrap();
+        assert!(c.buf.iter().all(|&x| x == 0.0), "{isa}: α = β = 0 must zero C");
+        // k = 0: C ← β·C.
+        let a0 = Operand::<f32>::new(3, 0, Layout::RowMajor, |_, _| 0.0);
+        let b0 = Operand::<f32>::new(0, 2, Layout::RowMajor, |_, _| 0.0);
+        let mut c = Operand::<f32>::new(3, 2, Layout::ColMajor, |i, j| (i + j) as f64);
+        kernels::gemm_with(&cfg, 1.0, a0.view(), b0.view(), -3.0, c.view_mut()).unwrap();
+        for i in 0..3 {
+            for j in 0..2 {
+                assert_eq!(c.get(i, j), -3.0 * (i + j) as f64);
+            }
+        }
+        // m = 0 and n = 0: nothing is touched (the NaN inputs would show).
+        let a = Operand::<f32>::new(0, 4, Layout::RowMajor, |_, _| f64::NAN);
+        let b = Operand::<f32>::new(4, 3, Layout::RowMajor, |_, _| f64::NAN);
+        let mut c = Operand::<f32>::new(0, 3, Layout::RowMajor, |_, _| 0.0);
+        kernels::gemm_with(&cfg, 1.0, a.view(), b.view(), 1.0, c.view_mut()).unwrap();
+    }
+}
+
+/// Shape mismatches are errors that name all three shapes; the panicking door says so too.
+#[test]
+fn shape_errors_name_the_shapes() {
+    let x = vec![0.0f32; 12];
+    let mut y = vec![0.0f32; 12];
+    let err = kernels::try_gemm(
+        1.0,
+        kernels::MatRef::row_major(&x, 3, 4),
+        kernels::MatRef::row_major(&x, 3, 4),
+        0.0,
+        kernels::MatMut::row_major(&mut y, 3, 4),
+        Par::Seq,
+    )
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("A is 3×4") && msg.contains("B is 3×4") && msg.contains("C is 3×4"), "{msg}");
+    let panic = std::panic::catch_unwind(|| {
+        let mut y = vec![0.0f32; 12];
+        kernels::gemm(
+            1.0,
+            kernels::MatRef::row_major(&x, 3, 4),
+            kernels::MatRef::row_major(&x, 4, 3),
+            0.0,
+            kernels::MatMut::row_major(&mut y, 4, 3),
+            Par::Seq,
+        );
+    })
+    .unwrap_err();
+    let text = panic.downcast_ref::<String>().unwrap();
+    assert!(text.contains("C is 4×3"), "{text}");
+}
+
+/// Views refuse out-of-bounds and aliasing layouts with messages naming shape and strides.
+#[test]
+fn view_errors_name_the_layout() {
+    let data = [0.0f64; 10];
+    let err = kernels::MatRef::try_with_offset(&data, 0, 3, 4, 4, 1).unwrap_err();
+    assert!(err.to_string().contains("3×4 view with strides (rs=4, cs=1)"), "{err}");
+    let err = kernels::MatRef::try_with_offset(&data, 0, 2, 2, isize::MAX, 1).unwrap_err();
+    assert!(matches!(err, kernels::LayoutError::OutOfBounds { .. }));
+    let mut buf = [0.0f64; 10];
+    let err = kernels::MatMut::try_with_offset(&mut buf, 0, 3, 3, 1, 2).unwrap_err();
+    assert!(matches!(err, kernels::LayoutError::SelfOverlap { .. }), "{err}");
+}
+
+/// The raw door agrees with the safe door, including negative and zero strides.
+#[test]
+fn raw_door_matches_reference() {
+    let mut rng = Rng(0x5EED_0004);
+    let (m, n, k) = (37, 29, 41);
+    let a = Operand::<f32>::new(m, k, Layout::NegRows, |_, _| rng.small_int());
+    let b = Operand::<f32>::new(k, n, Layout::ZeroRows, |_, _| rng.small_int());
+    let mut c = Operand::<f32>::new(m, n, Layout::PaddedRows(2), |_, _| 1.0);
+    let (want, _) = common::reference(2.0, &a, &b, -1.0, &c);
+    // SAFETY: the operands were built for exactly these dimensions and strides; C's
+    // elements are distinct and separate from A's and B's buffers.
+    unsafe {
+        kernels::sgemm(
+            m,
+            k,
+            n,
+            2.0,
+            a.buf.as_ptr().add(a.offset),
+            a.rs,
+            a.cs,
+            b.buf.as_ptr().add(b.offset),
+            b.rs,
+            b.cs,
+            -1.0,
+            c.buf.as_mut_ptr().add(c.offset),
+            c.rs,
+            c.cs,
+        );
+    }
+    for i in 0..m {
+        for j in 0..n {
+            assert_eq!(c.get(i, j), want[i * n + j]);
+        }
+    }
+}

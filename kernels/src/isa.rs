@@ -84,7 +84,9 @@ impl Isa {
                 );
                 isa
             }
-            Err(_) => *Isa::available().last().expect("portable is always available"),
+            Err(_) => *Isa::available()
+                .last()
+                .expect("portable is always available"),
         })
     }
 

@@ -5,10 +5,10 @@
 //! operations for any `Par`: results are bitwise identical across thread counts.
 
 use super::blocking::Blocking;
-use super::buffer::{PackBuf, Slot};
 use super::gemv::Gemv;
 use super::kernel::Tile;
-use super::packing::{Strided, pack_a, pack_b};
+use super::packed::packed;
+use super::packing::Strided;
 use super::table::{Kernels, kernels_for};
 use super::{Config, Path, StridedMut};
 use crate::{CacheSizes, Element};
@@ -23,7 +23,7 @@ const DIRECT_MAX_MNK: usize = 64 * 64 * 64;
 const TINY_K: usize = 16;
 /// Minimum multiply-adds per thread before a second thread is used (≈ 2 MFLOP, about
 /// 20 µs on one core here — an order of magnitude above rayon's wake-up latency).
-const MIN_FMAS_PER_THREAD: usize = 1 << 20;
+pub(super) const MIN_FMAS_PER_THREAD: usize = 1 << 20;
 /// Minimum elements of A per thread for the memory-bound matrix-vector paths.
 const MIN_GEMV_ELEMS_PER_THREAD: usize = 1 << 17;
 
@@ -52,7 +52,11 @@ pub(crate) unsafe fn gemm<T: Element>(
     }
     // Orient so that C's rows are (closer to) unit stride: Cᵀ = Bᵀ·Aᵀ.
     let swap = c.rs != 1 && (c.cs == 1 || c.cs.unsigned_abs() < c.rs.unsigned_abs());
-    let (m, n, a, b, c) = if swap { (n, m, b.t(), a.t(), c.t()) } else { (m, n, a, b, c) };
+    let (m, n, a, b, c) = if swap {
+        (n, m, b.t(), a.t(), c.t())
+    } else {
+        (m, n, a, b, c)
+    };
     let kern = kernels_for::<T>(cfg.isa);
     let threads = cfg.par.threads();
     let auto = cfg.path == Path::Auto;
@@ -61,16 +65,30 @@ pub(crate) unsafe fn gemm<T: Element>(
     // path requires; the orientation swap maps a valid problem to a valid problem.
     unsafe {
         if auto && n == 1 {
-            gemv(kern, threads, m, k, alpha, a, b.ptr, b.rs, beta, c.ptr, c.rs);
+            gemv(
+                kern, threads, m, k, alpha, a, b.ptr, b.rs, beta, c.ptr, c.rs,
+            );
         } else if auto && m == 1 {
-            gemv(kern, threads, n, k, alpha, b.t(), a.ptr, a.cs, beta, c.ptr, c.cs);
+            gemv(
+                kern,
+                threads,
+                n,
+                k,
+                alpha,
+                b.t(),
+                a.ptr,
+                a.cs,
+                beta,
+                c.ptr,
+                c.cs,
+            );
         } else if a.rs == 1 && (cfg.path == Path::Direct || auto && small) {
             direct(kern, threads, (m, n, k), alpha, a, b, beta, c);
         } else {
             let elem = size_of::<T>();
-            let blocking = cfg
-                .blocking
-                .unwrap_or_else(|| Blocking::for_caches(CacheSizes::detected(), kern.mr, kern.nr, elem));
+            let blocking = cfg.blocking.unwrap_or_else(|| {
+                Blocking::for_caches(CacheSizes::detected(), kern.mr, kern.nr, elem)
+            });
             packed(kern, threads, blocking, (m, n, k), alpha, a, b, beta, c);
         }
     }
@@ -96,13 +114,13 @@ unsafe fn scale<T: Element>(m: usize, n: usize, beta: T, c: StridedMut<T>) {
 }
 
 /// Threads worth using for `work` units when each thread needs `min_per_thread`.
-fn threads_for(requested: usize, work: usize, min_per_thread: usize) -> usize {
+pub(super) fn threads_for(requested: usize, work: usize, min_per_thread: usize) -> usize {
     requested.min(work / min_per_thread).max(1)
 }
 
 /// Splits `t` threads into a `tm × tn` grid over `mt × nt` tiles, choosing the
 /// factorisation whose busiest thread has the fewest tiles (ties: more row splits).
-fn grid(t: usize, mt: usize, nt: usize) -> (usize, usize) {
+pub(super) fn grid(t: usize, mt: usize, nt: usize) -> (usize, usize) {
     let mut best = (1, t, usize::MAX);
     for tm in 1..=t {
         if t % tm == 0 {
@@ -118,17 +136,19 @@ fn grid(t: usize, mt: usize, nt: usize) -> (usize, usize) {
 
 /// Runs `task(ti, tj)` for every cell of a `tm × tn` grid, in parallel when there is more
 /// than one cell, inside the caller's rayon pool.
-fn run_grid(tm: usize, tn: usize, task: impl Fn(usize, usize) + Sync) {
+pub(super) fn run_grid(tm: usize, tn: usize, task: impl Fn(usize, usize) + Sync) {
     if tm * tn == 1 {
         task(0, 0);
     } else {
-        (0..tm * tn).into_par_iter().for_each(|t| task(t / tn, t % tn));
+        (0..tm * tn)
+            .into_par_iter()
+            .for_each(|t| task(t / tn, t % tn));
     }
 }
 
 /// The range of `units` (each `unit` wide, the last possibly short) owned by part `i` of
 /// `parts`, in elements, for a dimension of `len` elements.
-fn part(len: usize, unit: usize, parts: usize, i: usize) -> (usize, usize) {
+pub(super) fn part(len: usize, unit: usize, parts: usize, i: usize) -> (usize, usize) {
     let per = len.div_ceil(unit).div_ceil(parts) * unit;
     ((i * per).min(len), ((i + 1) * per).min(len))
 }
@@ -161,7 +181,9 @@ unsafe fn gemv<T: Element>(
             (kern.gemv_rows, x, 1)
         } else {
             // SAFETY: x has k elements at stride incx.
-            contiguous_x = (0..k).map(|p| unsafe { *x.offset(p as isize * incx) }).collect::<Vec<_>>();
+            contiguous_x = (0..k)
+                .map(|p| unsafe { *x.offset(p as isize * incx) })
+                .collect::<Vec<_>>();
             (kern.gemv_rows, contiguous_x.as_ptr(), 1)
         }
     } else {
@@ -173,7 +195,11 @@ unsafe fn gemv<T: Element>(
             // SAFETY: (i, p) inside A.
             .map(|(i, p)| unsafe { *a.at(i, p) })
             .collect();
-        let a = Strided { ptr: copy.as_ptr(), rs: 1, cs: m as isize };
+        let a = Strided {
+            ptr: copy.as_ptr(),
+            rs: 1,
+            cs: m as isize,
+        };
         // SAFETY: the copy is a valid column-major A; the rest per the contract.
         return unsafe { gemv(kern, threads, m, k, alpha, a, x, incx, beta, y, incy) };
     };
@@ -187,7 +213,10 @@ unsafe fn gemv<T: Element>(
             m: i1 - i0,
             k,
             // SAFETY: row i0 < m is inside A.
-            a: Strided { ptr: unsafe { a.at(i0, 0) }, ..a },
+            a: Strided {
+                ptr: unsafe { a.at(i0, 0) },
+                ..a
+            },
             x: xs.get(),
             incx,
             // SAFETY: i0 < m: inside y.
@@ -204,14 +233,14 @@ unsafe fn gemv<T: Element>(
 
 /// A raw pointer that may cross to worker threads; each use site states why that is sound.
 #[derive(Clone, Copy)]
-struct SendPtr<T>(*mut T);
+pub(super) struct SendPtr<T>(pub(super) *mut T);
 // SAFETY: used only for operands whose validity and exclusivity for the whole call is the
 // caller's contract, with threads writing disjoint ranges.
 unsafe impl<T> Send for SendPtr<T> {}
 // SAFETY: as above.
 unsafe impl<T> Sync for SendPtr<T> {}
 impl<T> SendPtr<T> {
-    fn get(self) -> *mut T {
+    pub(super) fn get(self) -> *mut T {
         self.0
     }
 }
@@ -268,101 +297,6 @@ unsafe fn direct<T: Element>(
     });
 }
 
-/// The packed path: the five BLIS loops.
-///
-/// # Safety
-/// As for [`gemm`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn packed<T: Element>(
-    kern: &Kernels<T>,
-    threads: usize,
-    blocking: Blocking,
-    (m, n, k): (usize, usize, usize),
-    alpha: T,
-    a: Strided<T>,
-    b: Strided<T>,
-    beta: T,
-    c: StridedMut<T>,
-) {
-    let (mr, nr) = (kern.mr, kern.nr);
-    let elem = size_of::<T>();
-    // Round caller-supplied sizes to whole micro-panels.
-    let (mc, kc) = (blocking.mc.next_multiple_of(mr).max(mr), blocking.kc.max(1));
-    let nc = blocking.nc.next_multiple_of(nr).max(nr);
-    let t = threads_for(threads, m * n * k, MIN_FMAS_PER_THREAD);
-    let mut bbuf = PackBuf::take(Slot::B, kc * nc.next_multiple_of(nr) * elem);
-    let bpack = SendPtr(bbuf.as_mut_ptr::<T>());
-    // LOOP 5: split n into NC panels.
-    for jc in (0..n).step_by(nc) {
-        let ncur = nc.min(n - jc);
-        let panels = ncur.div_ceil(nr);
-        let (tm, tn) = grid(t, m.div_ceil(mr), panels);
-        // LOOP 4: split k into KC panels (never across threads).
-        for pc in (0..k).step_by(kc) {
-            let kcur = kc.min(k - pc);
-            // Pack B[pc.., jc..] in parallel, NR-column micro-panels split over threads.
-            run_grid(t.min(panels), 1, |ti, _| {
-                let (p0, p1) = part(panels, 1, t.min(panels), ti);
-                let (j0, j1) = (p0 * nr, (p1 * nr).min(ncur));
-                if j0 < j1 {
-                    // SAFETY: columns jc+j0..jc+j1 and rows pc..pc+kcur are inside B; the
-                    // destination panels p0..p1 lie inside the buffer and are disjoint
-                    // between threads.
-                    unsafe {
-                        let src = Strided { ptr: b.at(pc, jc + j0), ..b };
-                        pack_b(kcur, j1 - j0, src, nr, bpack.get().add(p0 * nr * kcur));
-                    }
-                }
-            });
-            let beta = if pc == 0 { beta } else { T::ONE };
-            run_grid(tm, tn, |ti, tj| {
-                let (i0, i1) = part(m, mr, tm, ti);
-                let (p0, p1) = part(panels, 1, tn, tj);
-                if i0 == i1 || p0 == p1 {
-                    return;
-                }
-                let mut abuf = PackBuf::take(Slot::A, kcur * mc * elem);
-                let apack = abuf.as_mut_ptr::<T>();
-                // LOOP 3: split this thread's rows into MC blocks.
-                for ic in (i0..i1).step_by(mc) {
-                    let mcur = mc.min(i1 - ic);
-                    // SAFETY: rows ic..ic+mcur and columns pc..pc+kcur are inside A; the
-                    // buffer holds mc·kcur elements, mcur rounded up to MR ≤ mc.
-                    unsafe { pack_a(mcur, kcur, Strided { ptr: a.at(ic, pc), ..a }, mr, apack) };
-                    // LOOP 2: NR micro-panels of B; LOOP 1: MR micro-panels of A.
-                    for jp in p0..p1 {
-                        let jr = jp * nr;
-                        let cols = nr.min(ncur - jr);
-                        for ir in (0..mcur).step_by(mr) {
-                            // SAFETY: packed panels are full MR × kcur and kcur × NR
-                            // (zero-padded); C's tile (ic+ir.., jc+jr..) of rows × cols
-                            // is inside C and owned by this thread alone.
-                            unsafe {
-                                let tile = Tile {
-                                    k: kcur,
-                                    a: apack.add(ir * kcur),
-                                    a_ks: mr as isize,
-                                    b: bpack.get().add(jp * nr * kcur),
-                                    rsb: nr as isize,
-                                    csb: 1,
-                                    c: c.at(ic + ir, jc + jr),
-                                    rsc: c.rs,
-                                    csc: c.cs,
-                                    m: mr.min(mcur - ir),
-                                    n: cols,
-                                    alpha,
-                                    beta,
-                                };
-                                (kern.packed)(&tile);
-                            }
-                        }
-                    }
-                }
-            });
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::{grid, part, threads_for};
@@ -371,8 +305,11 @@ mod tests {
     fn grid_prefers_balanced_splits() {
         // 2 threads, 1 row tile, 10 column tiles: split columns (5 each) not rows (10).
         assert_eq!(grid(2, 1, 10), (1, 2));
-        // 4 threads on a square 8 × 8 tile grid: 2 × 2 gives 16 tiles each, the minimum.
-        assert_eq!(grid(4, 8, 8), (2, 2));
+        // 4 threads on 8 × 8 tiles: 4×1, 2×2 and 1×4 all give 16 tiles each; ties go to
+        // row splits (B's packed panel is shared, each thread packs only its rows of A).
+        assert_eq!(grid(4, 8, 8), (4, 1));
+        // 4 threads on 2 × 8 tiles: 4×1 leaves 8 tiles on a thread, 2×2 and 1×4 give 4.
+        assert_eq!(grid(4, 2, 8), (2, 2));
         assert_eq!(grid(1, 5, 5), (1, 1));
     }
 

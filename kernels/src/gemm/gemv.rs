@@ -52,7 +52,13 @@ const ROW_BLOCK: usize = 4;
 unsafe fn finish<S: Simd>(p: *mut S::T, dot: S::T, alpha: S::T, beta: S::T) {
     let r = alpha * dot;
     // SAFETY: per the contract.
-    unsafe { *p = if beta == S::T::ZERO { r } else { S::fma_scalar(beta, *p, r) } }
+    unsafe {
+        *p = if beta == S::T::ZERO {
+            r
+        } else {
+            S::fma_scalar(beta, *p, r)
+        }
+    }
 }
 
 /// Columns form: requires `a.rs == 1`.
@@ -114,7 +120,11 @@ pub(crate) unsafe fn gemv_rows<S: Simd>(g: &Gemv<S::T>) {
             while p < g.k {
                 let n = (g.k - p).min(lanes);
                 let mk = S::mask(n);
-                *acc = S::fma(S::load_masked(row.add(p), mk), S::load_masked(g.x.add(p), mk), *acc);
+                *acc = S::fma(
+                    S::load_masked(row.add(p), mk),
+                    S::load_masked(g.x.add(p), mk),
+                    *acc,
+                );
                 p += n;
             }
         };

@@ -69,8 +69,21 @@ pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED
     // SAFETY: the caller enables S's instruction set and keeps every access in bounds, as
     // documented above; the masked last-vector load reads only rows below `t.m`.
     unsafe {
+        // Start fetching C's tile now: its lines arrive while the k loop runs, instead of
+        // stalling the write-back (C's columns may each sit on a different page).
+        for j in 0..t.n {
+            let col = t.c.wrapping_offset(j as isize * t.csc);
+            for i in (0..t.m).step_by(64 / size_of::<S::T>()) {
+                S::prefetch(col.wrapping_offset(i as isize * t.rsc));
+            }
+            S::prefetch(col.wrapping_offset((t.m - 1) as isize * t.rsc));
+        }
         let mut acc = [[S::zero(); MV]; N];
-        let last = S::mask(if PACKED { lanes } else { t.m - (MV - 1) * lanes });
+        let last = S::mask(if PACKED {
+            lanes
+        } else {
+            t.m - (MV - 1) * lanes
+        });
         let (mut a, mut b) = (t.a, t.b);
         for _ in 0..t.k {
             let mut av = [S::zero(); MV];
@@ -82,7 +95,11 @@ pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED
                 };
             }
             for (j, col) in acc.iter_mut().enumerate() {
-                let bj = if PACKED { *b.add(j) } else { *b.offset(j as isize * t.csb) };
+                let bj = if PACKED {
+                    *b.add(j)
+                } else {
+                    *b.offset(j as isize * t.csb)
+                };
                 let bv = S::splat(bj);
                 for (v, x) in col.iter_mut().enumerate() {
                     *x = S::fma(av[v], bv, *x);
@@ -119,11 +136,19 @@ unsafe fn store<S: Simd, const MV: usize, const N: usize>(acc: &[[S::V; MV]; N],
                     let p = cj.add(row0);
                     let r = S::mul(alpha, x);
                     if t.m - row0 >= lanes {
-                        let out = if beta_zero { r } else { S::fma(beta, S::load(p), r) };
+                        let out = if beta_zero {
+                            r
+                        } else {
+                            S::fma(beta, S::load(p), r)
+                        };
                         S::store(p, out);
                     } else {
                         let mk = S::mask(t.m - row0);
-                        let out = if beta_zero { r } else { S::fma(beta, S::load_masked(p, mk), r) };
+                        let out = if beta_zero {
+                            r
+                        } else {
+                            S::fma(beta, S::load_masked(p, mk), r)
+                        };
                         S::store_masked(p, out, mk);
                     }
                 }
@@ -140,7 +165,11 @@ unsafe fn store<S: Simd, const MV: usize, const N: usize>(acc: &[[S::V; MV]; N],
                 for (i, &x) in col.iter().enumerate().take(t.m) {
                     let p = cj.offset(i as isize * t.rsc);
                     let r = t.alpha * x;
-                    *p = if beta_zero { r } else { S::fma_scalar(t.beta, *p, r) };
+                    *p = if beta_zero {
+                        r
+                    } else {
+                        S::fma_scalar(t.beta, *p, r)
+                    };
                 }
             }
         }

@@ -33,7 +33,12 @@ pub enum LayoutError {
 impl fmt::Display for LayoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            LayoutError::OutOfBounds { shape, strides, offset, len } => write!(
+            LayoutError::OutOfBounds {
+                shape,
+                strides,
+                offset,
+                len,
+            } => write!(
                 f,
                 "a {}×{} view with strides (rs={}, cs={}) starting at offset {offset} does not \
                  fit in a slice of length {len}",
@@ -58,7 +63,8 @@ fn index_range(
     (rs, cs): (isize, isize),
 ) -> Option<(isize, isize)> {
     let base = isize::try_from(offset).ok()?;
-    let reach = |d: usize, s: isize| -> Option<isize> { isize::try_from(d - 1).ok()?.checked_mul(s) };
+    let reach =
+        |d: usize, s: isize| -> Option<isize> { isize::try_from(d - 1).ok()?.checked_mul(s) };
     let (r, c) = (reach(rows, rs)?, reach(cols, cs)?);
     let lo = base.checked_add(r.min(0))?.checked_add(c.min(0))?;
     let hi = base.checked_add(r.max(0))?.checked_add(c.max(0))?;
@@ -77,13 +83,24 @@ fn check_bounds(
     }
     match index_range(offset, shape, strides) {
         Some((lo, hi)) if lo >= 0 && (hi as usize) < len => Ok(()),
-        _ => Err(LayoutError::OutOfBounds { shape, strides, offset, len }),
+        _ => Err(LayoutError::OutOfBounds {
+            shape,
+            strides,
+            offset,
+            len,
+        }),
     }
 }
 
 /// The offset that puts the lowest-addressed element at index 0 (for negative strides).
 fn natural_offset((rows, cols): (usize, usize), (rs, cs): (isize, isize)) -> usize {
-    let neg = |d: usize, s: isize| if s < 0 && d > 0 { (d - 1).saturating_mul(s.unsigned_abs()) } else { 0 };
+    let neg = |d: usize, s: isize| {
+        if s < 0 && d > 0 {
+            (d - 1).saturating_mul(s.unsigned_abs())
+        } else {
+            0
+        }
+    };
     neg(rows, rs).saturating_add(neg(cols, cs))
 }
 
@@ -95,12 +112,20 @@ fn check_no_overlap(shape: (usize, usize), strides: (isize, isize)) -> Result<()
     if r == 0 || c == 0 {
         return Ok(());
     }
-    let mut dims: Vec<(usize, usize)> =
-        [(r, rs.unsigned_abs()), (c, cs.unsigned_abs())].into_iter().filter(|&(d, _)| d > 1).collect();
+    let mut dims: Vec<(usize, usize)> = [(r, rs.unsigned_abs()), (c, cs.unsigned_abs())]
+        .into_iter()
+        .filter(|&(d, _)| d > 1)
+        .collect();
     dims.sort_by_key(|&(_, s)| s);
     match dims[..] {
         [] => Ok(()),
-        [(_, s)] => if s == 0 { err() } else { Ok(()) },
+        [(_, s)] => {
+            if s == 0 {
+                err()
+            } else {
+                Ok(())
+            }
+        }
         [(d0, s0), (_, s1)] => match (d0 - 1).checked_mul(s0) {
             Some(extent) if s0 > 0 && extent < s1 => Ok(()),
             _ => err(),
@@ -165,7 +190,14 @@ impl<'a, T: Copy> MatRef<'a, T> {
         cs: isize,
     ) -> Result<Self, LayoutError> {
         check_bounds(data.len(), offset, (rows, cols), (rs, cs))?;
-        Ok(MatRef { data, offset, rows, cols, rs, cs })
+        Ok(MatRef {
+            data,
+            offset,
+            rows,
+            cols,
+            rs,
+            cs,
+        })
     }
 
     /// A view whose lowest-addressed element is `data[0]` (so negative strides count back
@@ -203,7 +235,12 @@ impl<'a, T: Copy> MatRef<'a, T> {
     /// If `(i, j)` is outside the view.
     #[track_caller]
     pub fn get(&self, i: usize, j: usize) -> T {
-        assert!(i < self.rows && j < self.cols, "index ({i}, {j}) outside a {}×{} view", self.rows, self.cols);
+        assert!(
+            i < self.rows && j < self.cols,
+            "index ({i}, {j}) outside a {}×{} view",
+            self.rows,
+            self.cols
+        );
         self.data[(self.offset as isize + i as isize * self.rs + j as isize * self.cs) as usize]
     }
 
@@ -251,7 +288,14 @@ impl<'a, T: Copy> MatMut<'a, T> {
     ) -> Result<Self, LayoutError> {
         check_bounds(data.len(), offset, (rows, cols), (rs, cs))?;
         check_no_overlap((rows, cols), (rs, cs))?;
-        Ok(MatMut { data, offset, rows, cols, rs, cs })
+        Ok(MatMut {
+            data,
+            offset,
+            rows,
+            cols,
+            rs,
+            cs,
+        })
     }
 
     /// A mutable view whose lowest-addressed element is `data[0]`.
@@ -298,19 +342,39 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// If `(i, j)` is outside the view.
     #[track_caller]
     pub fn set(&mut self, i: usize, j: usize, value: T) {
-        assert!(i < self.rows && j < self.cols, "index ({i}, {j}) outside a {}×{} view", self.rows, self.cols);
-        self.data[(self.offset as isize + i as isize * self.rs + j as isize * self.cs) as usize] = value;
+        assert!(
+            i < self.rows && j < self.cols,
+            "index ({i}, {j}) outside a {}×{} view",
+            self.rows,
+            self.cols
+        );
+        self.data[(self.offset as isize + i as isize * self.rs + j as isize * self.cs) as usize] =
+            value;
     }
 
     /// A read-only view of the same elements.
     pub fn rb(&self) -> MatRef<'_, T> {
-        MatRef { data: self.data, offset: self.offset, rows: self.rows, cols: self.cols, rs: self.rs, cs: self.cs }
+        MatRef {
+            data: self.data,
+            offset: self.offset,
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+        }
     }
 
     /// A shorter-lived mutable view of the same elements (to pass to `gemm` and keep the
     /// view).
     pub fn rb_mut(&mut self) -> MatMut<'_, T> {
-        MatMut { data: self.data, offset: self.offset, rows: self.rows, cols: self.cols, rs: self.rs, cs: self.cs }
+        MatMut {
+            data: self.data,
+            offset: self.offset,
+            rows: self.rows,
+            cols: self.cols,
+            rs: self.rs,
+            cs: self.cs,
+        }
     }
 
     /// Pointer to element (0, 0), for the driver. Valid for every in-view element.

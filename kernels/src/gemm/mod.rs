@@ -17,6 +17,7 @@ mod driver;
 mod gemv;
 mod kernel;
 mod mat;
+mod packed;
 mod packing;
 mod raw;
 mod table;
@@ -133,7 +134,12 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { isa: Isa::selected(), par: Par::All, path: Path::Auto, blocking: None }
+        Config {
+            isa: Isa::selected(),
+            par: Par::All,
+            path: Path::Auto,
+            blocking: None,
+        }
     }
 }
 
@@ -154,7 +160,11 @@ unsafe impl<T: Send> Sync for StridedMut<T> {}
 
 impl<T> StridedMut<T> {
     fn t(self) -> Self {
-        StridedMut { ptr: self.ptr, rs: self.cs, cs: self.rs }
+        StridedMut {
+            ptr: self.ptr,
+            rs: self.cs,
+            cs: self.rs,
+        }
     }
 
     /// Pointer to element `(i, j)`.
@@ -162,7 +172,7 @@ impl<T> StridedMut<T> {
     /// # Safety
     /// `(i, j)` lies inside the matrix.
     #[inline(always)]
-    unsafe fn at(self, i: usize, j: usize) -> *mut T {
+    pub(crate) unsafe fn at(self, i: usize, j: usize) -> *mut T {
         // SAFETY: in bounds per the caller.
         unsafe { self.ptr.offset(i as isize * self.rs + j as isize * self.cs) }
     }
@@ -184,7 +194,14 @@ impl<T> StridedMut<T> {
 /// # Panics
 /// If the shapes disagree (the message names all three), or a forced path is unavailable.
 #[track_caller]
-pub fn gemm<T: Element>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: MatMut<'_, T>, par: Par) {
+pub fn gemm<T: Element>(
+    alpha: T,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    beta: T,
+    c: MatMut<'_, T>,
+    par: Par,
+) {
     try_gemm(alpha, a, b, beta, c, par).unwrap_or_else(|e| panic!("{e}"));
 }
 
@@ -209,7 +226,17 @@ pub fn try_gemm<T: Element>(
     c: MatMut<'_, T>,
     par: Par,
 ) -> Result<(), GemmError> {
-    gemm_with(&Config { par, ..Config::default() }, alpha, a, b, beta, c)
+    gemm_with(
+        &Config {
+            par,
+            ..Config::default()
+        },
+        alpha,
+        a,
+        b,
+        beta,
+        c,
+    )
 }
 
 /// Like [`try_gemm`] with every knob explicit: kernel path, threads, algorithm, blocking.
@@ -247,10 +274,18 @@ pub fn gemm_with<T: Element>(
     if !cfg.isa.is_available() {
         return Err(GemmError::IsaUnavailable(cfg.isa));
     }
-    let view = |v: &MatRef<'_, T>| Strided { ptr: v.origin(), rs: v.strides().0, cs: v.strides().1 };
+    let view = |v: &MatRef<'_, T>| Strided {
+        ptr: v.origin(),
+        rs: v.strides().0,
+        cs: v.strides().1,
+    };
     let (a, b) = (view(&a), view(&b));
     let (rsc, csc) = c.strides();
-    let c = StridedMut { ptr: c.origin_mut(), rs: rsc, cs: csc };
+    let c = StridedMut {
+        ptr: c.origin_mut(),
+        rs: rsc,
+        cs: csc,
+    };
     // SAFETY: the views were validated on construction (every element in bounds, C without
     // self-overlap); C is borrowed mutably, so it overlaps neither A nor B, and nothing else
     // touches it during the call.

@@ -78,10 +78,8 @@ macro_rules! kernels {
     }};
 }
 
-static PORTABLE_F32: Kernels<f32> =
-    kernels!(PortableF32, [], nr = 6, [1, 2, 3, 4, 5, 6]);
-static PORTABLE_F64: Kernels<f64> =
-    kernels!(PortableF64, [], nr = 6, [1, 2, 3, 4, 5, 6]);
+static PORTABLE_F32: Kernels<f32> = kernels!(PortableF32, [], nr = 6, [1, 2, 3, 4, 5, 6]);
+static PORTABLE_F64: Kernels<f64> = kernels!(PortableF64, [], nr = 6, [1, 2, 3, 4, 5, 6]);
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
@@ -93,14 +91,12 @@ mod x86 {
     pub(super) static AVX2_F64: Kernels<f64> =
         kernels!(Avx2F64, ["avx2,fma"], nr = 6, [1, 2, 3, 4, 5, 6]);
     pub(super) static AVX512_F32: Kernels<f32> = kernels!(
-
         Avx512F32,
         ["avx512f,avx2,fma"],
         nr = 12,
         [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
     );
     pub(super) static AVX512_F64: Kernels<f64> = kernels!(
-
         Avx512F64,
         ["avx512f,avx2,fma"],
         nr = 12,
@@ -113,7 +109,10 @@ mod x86 {
 /// # Panics
 /// If the host cannot run `isa` (handing out its table would make every call unsound).
 pub(crate) fn kernels_for<T: Element>(isa: Isa) -> &'static Kernels<T> {
-    assert!(isa.is_available(), "the {isa} kernel path is not supported by this host");
+    assert!(
+        isa.is_available(),
+        "the {isa} kernel path is not supported by this host"
+    );
     let table: &'static dyn Any = match (T::NAME, isa) {
         ("f32", Isa::Portable) => &PORTABLE_F32,
         ("f64", Isa::Portable) => &PORTABLE_F64,
@@ -127,5 +126,7 @@ pub(crate) fn kernels_for<T: Element>(isa: Isa) -> &'static Kernels<T> {
         ("f64", Isa::Avx512) => &x86::AVX512_F64,
         _ => unreachable!("{isa} is available only on x86-64"),
     };
-    table.downcast_ref().expect("table element type matches T::NAME")
+    table
+        .downcast_ref()
+        .expect("table element type matches T::NAME")
 }

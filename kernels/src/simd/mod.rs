@@ -52,6 +52,19 @@ pub(crate) unsafe trait Simd: Copy + 'static {
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     /// Sum of all lanes (a fixed order, so results are reproducible).
     unsafe fn reduce_sum(v: Self::V) -> Self::T;
+    /// Hints that the cache line holding `p` will be accessed soon. Never faults, so `p`
+    /// may be any address.
+    #[inline(always)]
+    fn prefetch(p: *const Self::T) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `prefetcht0` is SSE (baseline on x86-64) and cannot fault or change
+        // memory, whatever the address.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = p;
+    }
     /// `a·b + c` on scalars, rounded exactly as one lane of [`Simd::fma`].
     fn fma_scalar(a: Self::T, b: Self::T, c: Self::T) -> Self::T;
 }

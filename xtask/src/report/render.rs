@@ -1,0 +1,219 @@
+//! Rendering a [`Report`]: terminal tables, markdown and JSON.
+//!
+//! The terminal and markdown outputs are built from the same tables (comfy-table, with
+//! a box-drawing or a markdown style) and the same summary lines, so they never disagree.
+
+use comfy_table::{CellAlignment, Table, TableStyle, presets};
+
+use super::{GroupTable, LARGE_SQUARE, OURS, Report, SMALL_SQUARE_MAX, Scaling, Threads};
+use crate::Result;
+
+/// Output flavour of a table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// Box-drawing characters, for a terminal.
+    Terminal,
+    /// GitHub-flavoured markdown.
+    Markdown,
+}
+
+impl Style {
+    fn table_style(self) -> TableStyle {
+        match self {
+            Style::Terminal => presets::UTF8_FULL_CONDENSED,
+            Style::Markdown => presets::ASCII_MARKDOWN,
+        }
+    }
+}
+
+/// Placeholder for a figure that was not measured.
+const NONE: &str = "—";
+
+/// GFLOP/s (and GB/s) with one decimal.
+fn rate(x: f64) -> String {
+    format!("{x:.1}")
+}
+
+/// A ratio such as ours / best peer.
+fn ratio(x: f64) -> String {
+    format!("{x:.2}×")
+}
+
+/// A byte count in the largest binary unit that divides it.
+fn bytes(b: u64) -> String {
+    match b {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} B"),
+    }
+}
+
+/// An optional figure, or the placeholder.
+fn opt(x: Option<f64>, f: fn(f64) -> String) -> String {
+    x.map_or_else(|| NONE.to_owned(), f)
+}
+
+/// A new table in `style` with `header`, every column but the first right-aligned.
+fn new_table(style: Style, header: Vec<String>) -> Table {
+    let mut table = Table::new();
+    table.load_style(style.table_style()).set_header(header);
+    for column in table.column_iter_mut().skip(1) {
+        column.set_cell_alignment(CellAlignment::Right);
+    }
+    table
+}
+
+/// Title line of a group's table.
+pub fn group_title(g: &GroupTable, threads: usize) -> String {
+    let setting = match g.threads {
+        Threads::One => "1 thread".to_owned(),
+        Threads::All => format!("{threads} threads"),
+    };
+    let peak = opt(g.peak_gflops, rate);
+    format!("{} — GFLOP/s, {} {setting} (FMA peak {peak} GFLOP/s)", g.group, g.dtype)
+}
+
+/// One group as a table: shape, GFLOP/s per implementation, ours / best peer, % of peak.
+pub fn group_table(g: &GroupTable, style: Style) -> Table {
+    let mut header = vec!["shape".to_owned()];
+    header.extend(g.implementations.iter().cloned());
+    header.extend(["ours / best peer".to_owned(), "ours % of peak".to_owned()]);
+    let mut table = new_table(style, header);
+    for row in &g.rows {
+        let mut cells = vec![row.shape.clone()];
+        cells.extend(g.implementations.iter().map(|i| opt(row.gflops(i), rate)));
+        cells.push(match (&row.best_peer, row.ours_over_best_peer) {
+            (Some((peer, _)), Some(r)) => format!("{} ({peer})", ratio(r)),
+            _ => NONE.to_owned(),
+        });
+        cells.push(opt(row.ours_pct_of_peak, |p| format!("{p:.1}%")));
+        table.add_row(cells);
+    }
+    table
+}
+
+/// Thread scaling of ours: one row per shape, one column per element type.
+pub fn scaling_table(scaling: &[Scaling], style: Style) -> Option<Table> {
+    let first = scaling.iter().find(|s| !s.ratios.is_empty())?;
+    let mut header = vec!["shape".to_owned()];
+    header.extend(scaling.iter().map(|s| s.dtype.clone()));
+    let mut table = new_table(style, header);
+    // Rows in the first type's order, then shapes only the others have.
+    let mut shapes: Vec<&str> = first.ratios.iter().map(|(s, _)| s.as_str()).collect();
+    for s in scaling.iter().flat_map(|s| &s.ratios) {
+        if !shapes.contains(&s.0.as_str()) {
+            shapes.push(&s.0);
+        }
+    }
+    for shape in shapes {
+        let mut cells = vec![shape.to_owned()];
+        for s in scaling {
+            let r = s.ratios.iter().find(|(sh, _)| sh == shape).map(|(_, r)| *r);
+            cells.push(opt(r, ratio));
+        }
+        table.add_row(cells);
+    }
+    Some(table)
+}
+
+/// The machine and its limits, one fact per line.
+pub fn machine_lines(r: &Report) -> Vec<String> {
+    let l = &r.limits;
+    let c = &l.caches;
+    let mut lines = vec![
+        format!("CPU: {} ({} threads), kernel path {}", l.cpu, l.threads, l.isa),
+        format!("caches: L1d {}, L2 {}, L3 {}", bytes(c.l1d), bytes(c.l2), bytes(c.l3)),
+    ];
+    for (name, p) in [("f32", &l.fma_peak_gflops.f32), ("f64", &l.fma_peak_gflops.f64)] {
+        let isa = p.isa.as_deref().map_or(String::new(), |i| format!(" ({i})"));
+        lines.push(format!(
+            "{name} FMA peak{isa}: {} GFLOP/s on 1 thread, {} on {}",
+            rate(p.one),
+            rate(p.all),
+            l.threads
+        ));
+    }
+    let bw = &l.bandwidth_gbs;
+    lines.push(format!(
+        "memory bandwidth (c = a + b, 3 streams): {} GB/s on 1 thread, {} on {}",
+        rate(bw.one),
+        rate(bw.all),
+        l.threads
+    ));
+    lines.push(format!("commit: {}", r.git_commit.as_deref().unwrap_or("unknown")));
+    if let Some(f) = &r.filter {
+        lines.push(format!("filter: {f}"));
+    }
+    if r.quick || l.quick {
+        lines.push("quick run: short measurements, figures are rough".to_owned());
+    }
+    lines
+}
+
+/// Geometric-mean summary lines, one per group, plus the scaling note.
+pub fn summary_lines(r: &Report) -> Vec<String> {
+    let (lo, hi) = (LARGE_SQUARE.start(), LARGE_SQUARE.end());
+    let mut lines = Vec::new();
+    for g in &r.groups {
+        let mean = |m: &Option<super::GeoMean>| {
+            m.as_ref().map_or_else(
+                || NONE.to_owned(),
+                |m| format!("{} over {} shapes", ratio(m.value), m.shapes),
+            )
+        };
+        lines.push(format!(
+            "{}: geometric mean of {OURS} / best peer: square n = {lo}..{hi}: {}; \
+             n ≤ {SMALL_SQUARE_MAX} and non-square: {}",
+            g.group,
+            mean(&g.geomean_large_square),
+            mean(&g.geomean_small_and_skinny),
+        ));
+    }
+    if let Some(note) = &r.scaling_note {
+        lines.push(note.clone());
+    }
+    lines
+}
+
+/// The whole report for a terminal.
+pub fn terminal(r: &Report) -> String {
+    let mut out = String::new();
+    for line in machine_lines(r) {
+        out += &format!("{line}\n");
+    }
+    for g in &r.groups {
+        out += &format!("\n{}\n{}\n", group_title(g, r.limits.threads), group_table(g, Style::Terminal));
+    }
+    if let Some(t) = scaling_table(&r.scaling, Style::Terminal) {
+        out += &format!("\nthread scaling — {OURS}, all threads / 1 thread\n{t}\n");
+    }
+    out += "\n";
+    for line in summary_lines(r) {
+        out += &format!("{line}\n");
+    }
+    out
+}
+
+/// The whole report as a markdown document.
+pub fn markdown(r: &Report) -> String {
+    let mut out = String::from("# Benchmark report\n\n## Machine\n\n");
+    for line in machine_lines(r) {
+        out += &format!("- {line}\n");
+    }
+    for g in &r.groups {
+        out += &format!("\n## {}\n\n{}\n", group_title(g, r.limits.threads), group_table(g, Style::Markdown));
+    }
+    if let Some(t) = scaling_table(&r.scaling, Style::Markdown) {
+        out += &format!("\n## Thread scaling — {OURS}, all threads / 1 thread\n\n{t}\n");
+    }
+    out += "\n## Summary\n\n";
+    for line in summary_lines(r) {
+        out += &format!("- {line}\n");
+    }
+    out
+}
+
+/// The report as pretty-printed JSON.
+pub fn json(r: &Report) -> Result<String> {
+    Ok(serde_json::to_string_pretty(r)?)
+}

@@ -6,10 +6,12 @@ mod common;
 use common::{Layout, Operand, Rng, check, reference};
 use kernels::{Config, Element, Isa, Par, Path};
 
-/// Shapes large enough that the work gate grants several threads (≥ 2²⁰ multiply-adds per
-/// thread), on every algorithm: packed square and odd, tall-skinny and wide-skinny
-/// matrix-vector, and the shallow direct path.
-const SHAPES: [(usize, usize, usize); 5] = [(160, 150, 170), (301, 97, 140), (1, 3000, 900), (2500, 1, 700), (700, 900, 4)];
+/// Shapes large enough that the work gate grants all 7 threads (≥ 2²¹ multiply-adds, or
+/// 2¹⁷ matrix elements for matrix-vector, per thread), on every algorithm: packed square
+/// and odd (260·250·240 ≈ 15.6 M ≥ 7·2²¹ ≈ 14.7 M), wide and tall matrix-vector, and the
+/// shallow direct path (2000·1000·8 = 16 M).
+const SHAPES: [(usize, usize, usize); 5] =
+    [(260, 250, 240), (301, 197, 250), (1, 3000, 900), (2500, 1, 700), (2000, 1000, 8)];
 
 fn run<T: Element>(cfg: &Config, (m, n, k): (usize, usize, usize), seed: u64) -> Vec<T> {
     let mut rng = Rng(seed);

@@ -21,9 +21,10 @@ const DIRECT_MAX_MNK: usize = 64 * 64 * 64;
 /// Depths at most this take the direct path at any m, n: a `k`-deep A micro-panel
 /// (`MR × k`) stays in L1 across a whole row of tiles, and C's traffic dominates.
 const TINY_K: usize = 16;
-/// Minimum multiply-adds per thread before a second thread is used (≈ 2 MFLOP, about
-/// 20 µs on one core here — an order of magnitude above rayon's wake-up latency).
-pub(super) const MIN_FMAS_PER_THREAD: usize = 1 << 20;
+/// Minimum multiply-adds per thread before a second thread is used: 2²¹ (≈ 4 MFLOP, about
+/// 17 µs on one AVX-512 core) — measured: waking a rayon worker and joining costs about
+/// 7 µs, so at n = 128 (2²¹ in total) two threads gained only 12% and at n = 160 they pay.
+pub(super) const MIN_FMAS_PER_THREAD: usize = 1 << 21;
 /// Minimum elements of A per thread for the memory-bound matrix-vector paths.
 const MIN_GEMV_ELEMS_PER_THREAD: usize = 1 << 17;
 
@@ -262,10 +263,7 @@ unsafe fn direct<T: Element>(
 ) {
     let (mr, nr, lanes) = (kern.mr, kern.nr, kern.lanes);
     let t = threads_for(threads, m * n * k, MIN_FMAS_PER_THREAD);
-    let (tm, tn) = grid(t, m.div_ceil(mr), n.div_ceil(nr));
-    run_grid(tm, tn, |ti, tj| {
-        let (i0, i1) = part(m, mr, tm, ti);
-        let (j0, j1) = part(n, nr, tn, tj);
+    let block = |(i0, i1): (usize, usize), (j0, j1): (usize, usize)| {
         for jr in (j0..j1).step_by(nr) {
             let cols = nr.min(j1 - jr);
             for ir in (i0..i1).step_by(mr) {
@@ -294,7 +292,14 @@ unsafe fn direct<T: Element>(
                 }
             }
         }
-    });
+    };
+    if t == 1 {
+        // Small problems: no partitioning arithmetic on the way to the tiles.
+        block((0, m), (0, n));
+    } else {
+        let (tm, tn) = grid(t, m.div_ceil(mr), n.div_ceil(nr));
+        run_grid(tm, tn, |ti, tj| block(part(m, mr, tm, ti), part(n, nr, tn, tj)));
+    }
 }
 
 #[cfg(test)]

@@ -112,25 +112,20 @@ fn check_no_overlap(shape: (usize, usize), strides: (isize, isize)) -> Result<()
     if r == 0 || c == 0 {
         return Ok(());
     }
-    let mut dims: Vec<(usize, usize)> = [(r, rs.unsigned_abs()), (c, cs.unsigned_abs())]
-        .into_iter()
-        .filter(|&(d, _)| d > 1)
-        .collect();
-    dims.sort_by_key(|&(_, s)| s);
-    match dims[..] {
-        [] => Ok(()),
-        [(_, s)] => {
-            if s == 0 {
-                err()
-            } else {
-                Ok(())
-            }
-        }
-        [(d0, s0), (_, s1)] => match (d0 - 1).checked_mul(s0) {
-            Some(extent) if s0 > 0 && extent < s1 => Ok(()),
+    // Order the two dimensions by stride magnitude; a dimension of extent 1 never aliases.
+    let (mut small, mut large) = ((r, rs.unsigned_abs()), (c, cs.unsigned_abs()));
+    if small.1 > large.1 {
+        std::mem::swap(&mut small, &mut large);
+    }
+    match (small.0 > 1, large.0 > 1) {
+        (false, false) => Ok(()),
+        (true, false) if small.1 > 0 => Ok(()),
+        (false, true) if large.1 > 0 => Ok(()),
+        (true, true) => match (small.0 - 1).checked_mul(small.1) {
+            Some(extent) if small.1 > 0 && extent < large.1 => Ok(()),
             _ => err(),
         },
-        _ => unreachable!(),
+        _ => err(),
     }
 }
 

@@ -18,7 +18,7 @@ use super::kernel::{Tile, TileFn, tile};
 use crate::simd::Simd;
 use crate::simd::portable::{PortableF32, PortableF64};
 use crate::{Element, Isa};
-use std::any::Any;
+use std::any::{Any, TypeId};
 
 /// The kernels of one instruction set for one element type.
 pub(crate) struct Kernels<T: 'static> {
@@ -46,7 +46,7 @@ macro_rules! kernels {
             ($mv:literal, $nn:literal, $packed:literal) => {{
                 $(#[target_feature(enable = $feat)])?
                 // SAFETY (of the caller's obligation): the table is only handed out for an
-                // ISA the host supports (`kernels_for` checks), and `Tile` validity is the
+                // ISA the host supports (every entry point checks), and `Tile` validity is the
                 // caller's contract, as documented on `kernel::tile`.
                 unsafe fn f(t: &Tile<T>) {
                     // SAFETY: see above.
@@ -104,29 +104,25 @@ mod x86 {
     );
 }
 
-/// The kernel table of `isa` for `T`.
-///
-/// # Panics
-/// If the host cannot run `isa` (handing out its table would make every call unsound).
+/// The kernel table of `isa` for `T`. Callers must have checked
+/// [`Isa::is_available`]: every entry point does, once, before reaching the driver.
 pub(crate) fn kernels_for<T: Element>(isa: Isa) -> &'static Kernels<T> {
-    assert!(
-        isa.is_available(),
-        "the {isa} kernel path is not supported by this host"
-    );
-    let table: &'static dyn Any = match (T::NAME, isa) {
-        ("f32", Isa::Portable) => &PORTABLE_F32,
-        ("f64", Isa::Portable) => &PORTABLE_F64,
+    debug_assert!(isa.is_available(), "the {isa} kernel path is not supported by this host");
+    // `TypeId` comparisons are resolved at compile time, so this is a jump on `isa` alone.
+    let f32 = TypeId::of::<T>() == TypeId::of::<f32>();
+    let table: &'static dyn Any = match (f32, isa) {
+        (true, Isa::Portable) => &PORTABLE_F32,
+        (false, Isa::Portable) => &PORTABLE_F64,
         #[cfg(target_arch = "x86_64")]
-        ("f32", Isa::Avx2Fma) => &x86::AVX2_F32,
+        (true, Isa::Avx2Fma) => &x86::AVX2_F32,
         #[cfg(target_arch = "x86_64")]
-        ("f64", Isa::Avx2Fma) => &x86::AVX2_F64,
+        (false, Isa::Avx2Fma) => &x86::AVX2_F64,
         #[cfg(target_arch = "x86_64")]
-        ("f32", Isa::Avx512) => &x86::AVX512_F32,
+        (true, Isa::Avx512) => &x86::AVX512_F32,
         #[cfg(target_arch = "x86_64")]
-        ("f64", Isa::Avx512) => &x86::AVX512_F64,
+        (false, Isa::Avx512) => &x86::AVX512_F64,
+        #[cfg(not(target_arch = "x86_64"))]
         _ => unreachable!("{isa} is available only on x86-64"),
     };
-    table
-        .downcast_ref()
-        .expect("table element type matches T::NAME")
+    table.downcast_ref().expect("T is f32 or f64 (sealed)")
 }

@@ -16,13 +16,8 @@ use std::time::Duration;
 /// Square sizes.
 const SQUARE: [usize; 9] = [8, 16, 32, 64, 128, 256, 512, 1024, 2048];
 /// Non-square (m, n, k): skinny, matrix-vector-like, shallow and an MLP layer.
-const SHAPES: [(usize, usize, usize); 5] = [
-    (6, 2304, 768),
-    (2304, 6, 768),
-    (1, 4096, 1024),
-    (2048, 2048, 8),
-    (64, 256, 784),
-];
+const SHAPES: [(usize, usize, usize); 5] =
+    [(6, 2304, 768), (2304, 6, 768), (1, 4096, 1024), (2048, 2048, 8), (64, 256, 784)];
 
 /// Element types the bench runs, with each library's entry point.
 trait Elem: kernels::Element + faer::traits::ComplexField + Copy {
@@ -83,9 +78,7 @@ fn fill<T: kernels::Element>(len: usize, seed: u64) -> Vec<T> {
     let mut s = seed;
     (0..len)
         .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             T::from_f64((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0)
         })
         .collect()
@@ -99,29 +92,17 @@ fn bench_type<T: Elem>(c: &mut Criterion, all_threads: bool, quick: bool) {
     } else {
         (kernels::Par::Seq, faer::Par::Seq)
     };
-    let square = SQUARE
-        .iter()
-        .filter(|&&n| !quick || n <= 256)
-        .map(|&n| ((n, n, n), format!("n={n}")));
-    let shapes = SHAPES
-        .iter()
-        .map(|&(m, n, k)| ((m, n, k), format!("m={m},n={n},k={k}")));
+    let square = SQUARE.iter().filter(|&&n| !quick || n <= 256).map(|&n| ((n, n, n), format!("n={n}")));
+    let shapes = SHAPES.iter().map(|&(m, n, k)| ((m, n, k), format!("m={m},n={n},k={k}")));
     for ((m, n, k), label) in square.chain(shapes) {
         let flop = 2 * m * n * k;
         group.throughput(Throughput::Elements(flop as u64));
         // Large products take tens of milliseconds: flat sampling keeps their budget sane.
-        group.sampling_mode(if flop > 1 << 28 {
-            SamplingMode::Flat
-        } else {
-            SamplingMode::Auto
-        });
+        group.sampling_mode(if flop > 1 << 28 { SamplingMode::Flat } else { SamplingMode::Auto });
         let a: Vec<T> = fill(m * k, 1);
         let b: Vec<T> = fill(k * n, 2);
         let mut out = vec![T::ZERO; m * n];
-        let cfg = kernels::Config {
-            par: ours_par,
-            ..kernels::Config::default()
-        };
+        let cfg = kernels::Config { par: ours_par, ..kernels::Config::default() };
         group.bench_function(BenchmarkId::new("ours", &label), |bench| {
             bench.iter(|| {
                 let av = kernels::MatRef::col_major(black_box(&a), m, k);
@@ -160,11 +141,7 @@ fn main() {
         other => panic!("NUMCORE_BENCH_THREADS must be 1 or all, not {other:?}"),
     };
     if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
-        let n = if all_threads {
-            rayon::current_num_threads()
-        } else {
-            1
-        };
+        let n = if all_threads { rayon::current_num_threads() } else { 1 };
         // SAFETY: at the top of main, before any other thread of this process exists.
         unsafe { std::env::set_var("MATMUL_NUM_THREADS", n.to_string()) };
     }

@@ -19,11 +19,7 @@ pub struct CacheSizes {
 
 impl CacheSizes {
     /// Fallbacks used when detection fails.
-    pub const FALLBACK: CacheSizes = CacheSizes {
-        l1d: 32 << 10,
-        l2: 512 << 10,
-        l3: 4 << 20,
-    };
+    pub const FALLBACK: CacheSizes = CacheSizes { l1d: 32 << 10, l2: 512 << 10, l3: 4 << 20 };
 
     /// The host's cache sizes, detected once and cached.
     ///

@@ -40,13 +40,11 @@ impl Isa {
             Isa::Portable => true,
             #[cfg(target_arch = "x86_64")]
             Isa::Avx2Fma => {
-                std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
+                std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
             }
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => {
-                std::arch::is_x86_feature_detected!("avx512f")
-                    && std::arch::is_x86_feature_detected!("fma")
+                std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma")
             }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,
@@ -84,9 +82,7 @@ impl Isa {
                 );
                 isa
             }
-            Err(_) => *Isa::available()
-                .last()
-                .expect("portable is always available"),
+            Err(_) => *Isa::available().last().expect("portable is always available"),
         })
     }
 
@@ -109,11 +105,8 @@ impl fmt::Display for Isa {
 impl std::str::FromStr for Isa {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Isa::ALL
-            .into_iter()
-            .find(|i| i.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                format!("unknown kernel path {s:?} in {ISA_ENV}: expected avx512, avx2 or portable")
-            })
+        Isa::ALL.into_iter().find(|i| i.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            format!("unknown kernel path {s:?} in {ISA_ENV}: expected avx512, avx2 or portable")
+        })
     }
 }

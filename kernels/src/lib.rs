@@ -28,7 +28,7 @@ mod simd;
 pub use cache::CacheSizes;
 pub use element::Element;
 pub use gemm::{
-    Blocking, Config, GemmError, LayoutError, MatMut, MatRef, Par, Path, dgemm, gemm, gemm_with,
-    sgemm, try_gemm,
+    Blocking, Config, GemmError, LayoutError, MatMut, MatRef, Par, Path, dgemm, gemm, gemm_with, sgemm,
+    try_gemm,
 };
 pub use isa::{ISA_ENV, Isa};

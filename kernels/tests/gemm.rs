@@ -8,27 +8,14 @@ use kernels::{Blocking, Config, Element, Isa, Par, Path};
 
 /// Small blocking so inputs of a few dozen elements cross every block boundary of the
 /// packed loops (several MC, KC and NC blocks, partial micro-panels in every loop).
-const TINY: Blocking = Blocking {
-    mc: 1,
-    kc: 5,
-    nc: 1,
-};
+const TINY: Blocking = Blocking { mc: 1, kc: 5, nc: 1 };
 
 /// Every (ISA, algorithm) combination the host can run, with tiny blocking for Packed.
 fn configs() -> Vec<Config> {
     let mut out = Vec::new();
     for isa in Isa::available() {
-        for (path, blocking) in [
-            (Path::Auto, None),
-            (Path::Direct, None),
-            (Path::Packed, Some(TINY)),
-        ] {
-            out.push(Config {
-                isa,
-                par: Par::Seq,
-                path,
-                blocking,
-            });
+        for (path, blocking) in [(Path::Auto, None), (Path::Direct, None), (Path::Packed, Some(TINY))] {
+            out.push(Config { isa, par: Par::Seq, path, blocking });
         }
     }
     out
@@ -44,20 +31,13 @@ fn exact_case<T: Element>(
     let b = Operand::<T>::new(k, n, layouts[1], |_, _| rng.small_int());
     for (alpha, beta) in [(1.0, 0.0), (2.0, -1.0), (-0.5, 1.0)] {
         // β = 0: C starts as NaN, which must not leak into the result.
-        let mut c = Operand::<T>::new(
-            m,
-            n,
-            layouts[2],
-            |_, _| if beta == 0.0 { f64::NAN } else { 2.0 },
-        );
+        let mut c = Operand::<T>::new(m, n, layouts[2], |_, _| if beta == 0.0 { f64::NAN } else { 2.0 });
         check(cfg, alpha, &a, &b, beta, &mut c, true, "exact");
     }
 }
 
 fn sizes_small(rng: &mut Rng, count: usize) -> Vec<(usize, usize, usize)> {
-    (0..count)
-        .map(|_| (rng.range(0, 20), rng.range(0, 20), rng.range(0, 20)))
-        .collect()
+    (0..count).map(|_| (rng.range(0, 20), rng.range(0, 20), rng.range(0, 20))).collect()
 }
 
 fn exact_suite<T: Element>() {
@@ -84,28 +64,13 @@ fn exact_small_f64() {
 /// Sizes around powers of two and block boundaries, every path, integer inputs.
 fn exact_edges<T: Element>() {
     let mut rng = Rng(0x5EED_0002);
-    let shapes = [
-        (127, 129, 128),
-        (257, 255, 33),
-        (1, 257, 255),
-        (255, 1, 129),
-        (129, 128, 1),
-        (3, 256, 300),
-    ];
+    let shapes =
+        [(127, 129, 128), (257, 255, 33), (1, 257, 255), (255, 1, 129), (129, 128, 1), (3, 256, 300)];
     for isa in Isa::available() {
         for path in [Path::Auto, Path::Packed] {
-            let cfg = Config {
-                isa,
-                par: Par::Seq,
-                path,
-                blocking: None,
-            };
+            let cfg = Config { isa, par: Par::Seq, path, blocking: None };
             for (i, &shape) in shapes.iter().enumerate() {
-                let layouts = [
-                    Layout::READ[i % 8],
-                    Layout::READ[(i + 3) % 8],
-                    Layout::WRITE[i % 7],
-                ];
+                let layouts = [Layout::READ[i % 8], Layout::READ[(i + 3) % 8], Layout::WRITE[i % 7]];
                 exact_case::<T>(&mut rng, &cfg, shape, layouts);
             }
         }
@@ -126,19 +91,9 @@ fn exact_edges_f64() {
 /// that the default blocking splits k.
 fn random_suite<T: Element>() {
     let mut rng = Rng(0x5EED_0003);
-    let shapes = [
-        (33, 65, 700),
-        (100, 3, 600),
-        (64, 64, 64),
-        (65, 63, 17),
-        (200, 150, 90),
-    ];
+    let shapes = [(33, 65, 700), (100, 3, 600), (64, 64, 64), (65, 63, 17), (200, 150, 90)];
     for isa in Isa::available() {
-        let cfg = Config {
-            isa,
-            par: Par::Seq,
-            ..Config::default()
-        };
+        let cfg = Config { isa, par: Par::Seq, ..Config::default() };
         for (i, &(m, n, k)) in shapes.iter().enumerate() {
             let a = Operand::<T>::new(m, k, Layout::READ[i % 8], |_, _| rng.unit());
             let b = Operand::<T>::new(k, n, Layout::READ[(i + 1) % 8], |_, _| rng.unit());
@@ -163,10 +118,7 @@ fn random_f64() {
 #[test]
 fn blas_semantics() {
     for isa in Isa::available() {
-        let cfg = Config {
-            isa,
-            ..Config::default()
-        };
+        let cfg = Config { isa, ..Config::default() };
         let nan_a = Operand::<f64>::new(4, 3, Layout::ColMajor, |_, _| f64::NAN);
         let nan_b = Operand::<f64>::new(3, 5, Layout::RowMajor, |_, _| f64::NAN);
         // α = 0, β = 2: C ← 2·C exactly, A and B (all NaN) unread.
@@ -174,21 +126,14 @@ fn blas_semantics() {
         kernels::gemm_with(&cfg, 0.0, nan_a.view(), nan_b.view(), 2.0, c.view_mut()).unwrap();
         for i in 0..4 {
             for j in 0..5 {
-                assert_eq!(
-                    c.get(i, j),
-                    2.0 * (i * 5 + j) as f64,
-                    "{isa}: α = 0 must give 2·C"
-                );
+                assert_eq!(c.get(i, j), 2.0 * (i * 5 + j) as f64, "{isa}: α = 0 must give 2·C");
             }
         }
         assert!(c.gaps().iter().all(|&g| c.buf[g].is_nan()));
         // α = 0, β = 0: C ← 0 even though C held NaN.
         let mut c = Operand::<f64>::new(4, 5, Layout::RowMajor, |_, _| f64::NAN);
         kernels::gemm_with(&cfg, 0.0, nan_a.view(), nan_b.view(), 0.0, c.view_mut()).unwrap();
-        assert!(
-            c.buf.iter().all(|&x| x == 0.0),
-            "{isa}: α = β = 0 must zero C"
-        );
+        assert!(c.buf.iter().all(|&x| x == 0.0), "{isa}: α = β = 0 must zero C");
         // k = 0: C ← β·C.
         let a0 = Operand::<f32>::new(3, 0, Layout::RowMajor, |_, _| 0.0);
         let b0 = Operand::<f32>::new(0, 2, Layout::RowMajor, |_, _| 0.0);
@@ -222,10 +167,7 @@ fn shape_errors_name_the_shapes() {
     )
     .unwrap_err();
     let msg = err.to_string();
-    assert!(
-        msg.contains("A is 3×4") && msg.contains("B is 3×4") && msg.contains("C is 3×4"),
-        "{msg}"
-    );
+    assert!(msg.contains("A is 3×4") && msg.contains("B is 3×4") && msg.contains("C is 3×4"), "{msg}");
     let panic = std::panic::catch_unwind(|| {
         let mut y = vec![0.0f32; 12];
         kernels::gemm(
@@ -247,19 +189,12 @@ fn shape_errors_name_the_shapes() {
 fn view_errors_name_the_layout() {
     let data = [0.0f64; 10];
     let err = kernels::MatRef::try_with_offset(&data, 0, 3, 4, 4, 1).unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("3×4 view with strides (rs=4, cs=1)"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("3×4 view with strides (rs=4, cs=1)"), "{err}");
     let err = kernels::MatRef::try_with_offset(&data, 0, 2, 2, isize::MAX, 1).unwrap_err();
     assert!(matches!(err, kernels::LayoutError::OutOfBounds { .. }));
     let mut buf = [0.0f64; 10];
     let err = kernels::MatMut::try_with_offset(&mut buf, 0, 3, 3, 1, 2).unwrap_err();
-    assert!(
-        matches!(err, kernels::LayoutError::SelfOverlap { .. }),
-        "{err}"
-    );
+    assert!(matches!(err, kernels::LayoutError::SelfOverlap { .. }), "{err}");
 }
 
 /// The raw door agrees with the safe door, including negative and zero strides.
@@ -296,4 +231,30 @@ fn raw_door_matches_reference() {
             assert_eq!(c.get(i, j), want[i * n + j]);
         }
     }
+}
+
+/// Skinny shapes (2–8 rows or columns, deep k) reach the dot-product path on every kernel
+/// path, with every operand layout: exact on integer inputs.
+fn skinny<T: Element>() {
+    let mut rng = Rng(0x5EED_0005);
+    let shapes = [(3, 200, 77), (200, 5, 65), (8, 90, 40), (6, 50, 33), (2, 300, 64), (33, 4, 100)];
+    for isa in Isa::available() {
+        let cfg = Config { isa, par: Par::Seq, ..Config::default() };
+        for &shape in &shapes {
+            for (i, &la) in Layout::READ.iter().enumerate() {
+                let layouts = [la, Layout::READ[(i + 1) % 8], Layout::WRITE[i % 7]];
+                exact_case::<T>(&mut rng, &cfg, shape, layouts);
+            }
+        }
+    }
+}
+
+#[test]
+fn skinny_f32() {
+    skinny::<f32>();
+}
+
+#[test]
+fn skinny_f64() {
+    skinny::<f64>();
 }

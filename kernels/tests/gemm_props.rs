@@ -30,8 +30,11 @@ fn config() -> impl Strategy<Value = Config> {
         })
 }
 
+/// (m, n, k) and the integer entries of A (m·k), B (k·n) and C (m·n), row by row.
+type Problem = ((usize, usize, usize), Vec<i8>, Vec<i8>, Vec<i8>);
+
 /// Dimensions first, then data of that shape (the proptest book's `prop_flat_map` idiom).
-fn problem() -> impl Strategy<Value = ((usize, usize, usize), Vec<i8>, Vec<i8>, Vec<i8>)> {
+fn problem() -> impl Strategy<Value = Problem> {
     (0usize..=300, 0usize..=300, 0usize..=300).prop_flat_map(|(m, n, k)| {
         let v = |len| prop::collection::vec(-3i8..=3, len);
         (Just((m, n, k)), v(m * k), v(k * n), v(m * n))

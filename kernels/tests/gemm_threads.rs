@@ -34,7 +34,8 @@ fn bitwise_across_threads<T: Element>() {
                 let pooled = pool.install(|| run::<T>(&cfg, shape, s as u64));
                 let global = run::<T>(&cfg, shape, s as u64);
                 for (name, got) in [("pool", pooled), ("global", global)] {
-                    let same = seq.iter().zip(&got).all(|(x, y)| x.to_f64().to_bits() == y.to_f64().to_bits());
+                    let same =
+                        seq.iter().zip(&got).all(|(x, y)| x.to_f64().to_bits() == y.to_f64().to_bits());
                     assert!(same, "{isa} {shape:?}: {threads} threads ({name}) differ from one thread");
                 }
             }
@@ -81,7 +82,9 @@ fn concurrent_calls_from_os_threads() {
                     let m = 40 + 13 * id as usize + round;
                     let (n, k) = (90 - 5 * id as usize, 70 + 9 * round);
                     let a = Operand::<f32>::new(m, k, Layout::READ[id as usize], |_, _| rng.small_int());
-                    let b = Operand::<f32>::new(k, n, Layout::READ[(id as usize + 2) % 8], |_, _| rng.small_int());
+                    let b = Operand::<f32>::new(k, n, Layout::READ[(id as usize + 2) % 8], |_, _| {
+                        rng.small_int()
+                    });
                     let mut c = Operand::<f32>::new(m, n, Layout::WRITE[id as usize % 7], |_, _| 1.0);
                     let path = [Path::Auto, Path::Packed, Path::Direct][round % 3];
                     let cfg = Config { path, ..Config::default() };

@@ -116,9 +116,7 @@ impl SuiteRun {
 
 /// Threads of the all-threads setting: `--threads`, else every CPU.
 fn all_threads(args: &BenchArgs) -> usize {
-    args.threads
-        .or_else(|| std::thread::available_parallelism().ok())
-        .map_or(1, NonZeroUsize::get)
+    args.threads.or_else(|| std::thread::available_parallelism().ok()).map_or(1, NonZeroUsize::get)
 }
 
 /// Runs the `limits` binary and parses what it prints.
@@ -155,7 +153,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 eprintln!("xtask: {}: no benchmark matches; skipped", run.label());
                 continue;
             }
-            eprintln!("xtask: {}: running {} benchmarks", run.label(), ids.len());
+            let plural = if ids.len() == 1 { "" } else { "s" };
+            eprintln!("xtask: {}: running {} benchmark{plural}", run.label(), ids.len());
             let extra: &[&str] = if args.quick { &QUICK_CRITERION_ARGS } else { &[] };
             run_passthrough(&mut run.command(args, &criterion_home, extra))?;
             expected.extend(ids);

@@ -23,7 +23,11 @@ type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Command line of `cargo xtask`.
 #[derive(Parser, Debug)]
-#[command(name = "cargo xtask", about = "Project automation for the numcore workspace")]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Project automation for the numcore workspace"
+)]
 struct Cli {
     /// What to do.
     #[command(subcommand)]

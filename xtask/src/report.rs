@@ -108,8 +108,8 @@ pub struct Row {
     pub flop: u64,
     /// Figures in column order.
     pub figures: Vec<Figure>,
-    /// The fastest peer and its GFLOP/s.
-    pub best_peer: Option<(String, f64)>,
+    /// The fastest peer.
+    pub best_peer: Option<Peer>,
     /// Ours / best peer.
     pub ours_over_best_peer: Option<f64>,
     /// Ours as a percentage of the group's FMA peak.
@@ -121,6 +121,15 @@ impl Row {
     pub fn gflops(&self, implementation: &str) -> Option<f64> {
         self.figures.iter().find(|f| f.implementation == implementation).map(|f| f.gflops)
     }
+}
+
+/// A peer implementation and its GFLOP/s on one shape.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Peer {
+    /// Function id, e.g. `faer`.
+    pub implementation: String,
+    /// Its GFLOP/s.
+    pub gflops: f64,
 }
 
 /// Geometric mean of ours / best peer over a set of shapes.
@@ -158,8 +167,17 @@ pub struct GroupTable {
 pub struct Scaling {
     /// Element type.
     pub dtype: String,
-    /// `(shape, ours_all / ours_1t)` in the all-threads table's order.
-    pub ratios: Vec<(String, f64)>,
+    /// One ratio per shape, in the all-threads table's order.
+    pub ratios: Vec<ShapeRatio>,
+}
+
+/// A ratio measured on one shape.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ShapeRatio {
+    /// Criterion's value string, e.g. `n=256`.
+    pub shape: String,
+    /// The ratio.
+    pub ratio: f64,
 }
 
 /// Everything a run produced.
@@ -196,14 +214,11 @@ pub fn parse_group(group: &str) -> Option<(String, Threads)> {
 /// as `2·m·n·k` FLOP.
 fn flop_of(m: &Measurement) -> Result<u64> {
     match m.throughput {
-        Some(Throughput::Elements(n)) | Some(Throughput::ElementsAndBytes { elements: n, .. }) => {
-            Ok(n)
+        Some(Throughput::Elements(n)) | Some(Throughput::ElementsAndBytes { elements: n, .. }) => Ok(n),
+        other => {
+            Err(format!("{}: throughput {other:?} is not Elements (FLOP), cannot compute GFLOP/s", m.full_id)
+                .into())
         }
-        other => Err(format!(
-            "{}: throughput {other:?} is not Elements (FLOP), cannot compute GFLOP/s",
-            m.full_id
-        )
-        .into()),
     }
 }
 
@@ -266,12 +281,12 @@ impl GroupTable {
                 .iter()
                 .filter(|f| f.implementation != OURS)
                 .max_by(|a, b| a.gflops.total_cmp(&b.gflops))
-                .map(|f| (f.implementation.clone(), f.gflops));
+                .map(|f| Peer { implementation: f.implementation.clone(), gflops: f.gflops });
             let ours = figures.iter().find(|f| f.implementation == OURS).map(|f| f.gflops);
             rows.push(Row {
                 shape: shape.to_owned(),
                 flop: flop.unwrap_or(0),
-                ours_over_best_peer: ours.zip(best_peer.as_ref()).map(|(o, (_, p))| o / p),
+                ours_over_best_peer: ours.zip(best_peer.as_ref()).map(|(o, p)| o / p.gflops),
                 ours_pct_of_peak: ours.zip(peak_gflops).map(|(o, p)| 100.0 * o / p),
                 best_peer,
                 figures,
@@ -349,7 +364,8 @@ fn scaling(groups: &[GroupTable]) -> (Vec<Scaling>, Option<String>) {
             .iter()
             .filter_map(|r| {
                 let one_row = one.rows.iter().find(|o| o.shape == r.shape)?;
-                Some((r.shape.clone(), r.gflops(OURS)? / one_row.gflops(OURS)?))
+                let ratio = r.gflops(OURS)? / one_row.gflops(OURS)?;
+                Some(ShapeRatio { shape: r.shape.clone(), ratio })
             })
             .collect();
         out.push(Scaling { dtype: all.dtype.clone(), ratios });

@@ -70,27 +70,13 @@ impl Plan {
                         .filter(|&n| n > 0)
                         .unwrap_or_else(|| usage("--threads needs a positive integer"));
                 }
-                // `cargo bench` passes `--bench` to every bench-profile binary.
-                "--bench" => {}
                 other => usage(&format!("unknown argument {other:?}")),
             }
         }
         if quick {
-            Plan {
-                fma_time: Duration::from_millis(50),
-                reps: 1,
-                array_bytes: 16 << 20,
-                threads,
-                quick,
-            }
+            Plan { fma_time: Duration::from_millis(50), reps: 1, array_bytes: 16 << 20, threads, quick }
         } else {
-            Plan {
-                fma_time: Duration::from_millis(200),
-                reps: 5,
-                array_bytes: 128 << 20,
-                threads,
-                quick,
-            }
+            Plan { fma_time: Duration::from_millis(200), reps: 5, array_bytes: 128 << 20, threads, quick }
         }
     }
 }
@@ -145,7 +131,7 @@ mod x86 {
     //!
     //! Each intrinsic is wrapped in an `#[inline(always)] unsafe fn` (as `kernels::simd`
     //! does), so the code reads the same whether or not the compiler treats intrinsics as
-    //! safe inside `#[target_feature]` functions (Rust ≥ 1.87 does, the MSRV does not).
+    //! safe inside `#[target_feature]` functions (Rust ≥ 1.87 does, older compilers do not).
 
     /// Whether the host runs AVX2 and FMA.
     pub(super) fn has_avx2_fma() -> bool {
@@ -219,42 +205,10 @@ mod x86 {
         };
     }
 
-    fma_chains!(
-        avx2_f32,
-        "avx2,fma",
-        super::has_avx2_fma,
-        f32,
-        __m256,
-        _mm256_set1_ps,
-        _mm256_fmadd_ps
-    );
-    fma_chains!(
-        avx2_f64,
-        "avx2,fma",
-        super::has_avx2_fma,
-        f64,
-        __m256d,
-        _mm256_set1_pd,
-        _mm256_fmadd_pd
-    );
-    fma_chains!(
-        avx512_f32,
-        "avx512f",
-        super::has_avx512f,
-        f32,
-        __m512,
-        _mm512_set1_ps,
-        _mm512_fmadd_ps
-    );
-    fma_chains!(
-        avx512_f64,
-        "avx512f",
-        super::has_avx512f,
-        f64,
-        __m512d,
-        _mm512_set1_pd,
-        _mm512_fmadd_pd
-    );
+    fma_chains!(avx2_f32, "avx2,fma", super::has_avx2_fma, f32, __m256, _mm256_set1_ps, _mm256_fmadd_ps);
+    fma_chains!(avx2_f64, "avx2,fma", super::has_avx2_fma, f64, __m256d, _mm256_set1_pd, _mm256_fmadd_pd);
+    fma_chains!(avx512_f32, "avx512f", super::has_avx512f, f32, __m512, _mm512_set1_ps, _mm512_fmadd_ps);
+    fma_chains!(avx512_f64, "avx512f", super::has_avx512f, f64, __m512d, _mm512_set1_pd, _mm512_fmadd_pd);
 }
 
 /// The FMA kernels this host runs for one element type (`bytes` = 4 or 8), widest last.
@@ -281,11 +235,7 @@ fn fma_kernels(bytes: usize) -> Vec<FmaKernel> {
     }
     if out.is_empty() {
         let run = if bytes == 4 { scalar_f32 } else { scalar_f64 };
-        out.push(FmaKernel {
-            isa: "portable",
-            lanes: 1,
-            run,
-        });
+        out.push(FmaKernel { isa: "portable", lanes: 1, run });
     }
     out
 }
@@ -331,25 +281,14 @@ fn timed_on_threads<T: Send>(items: Vec<T>, work: impl Fn(T) + Sync) -> Duration
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("measurement thread panicked"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("measurement thread panicked")).collect()
     });
-    let first = spans
-        .iter()
-        .map(|s| s.0)
-        .min()
-        .expect("at least two threads");
-    let last = spans
-        .iter()
-        .map(|s| s.1)
-        .max()
-        .expect("at least two threads");
+    let first = spans.iter().map(|s| s.0).min().expect("at least two threads");
+    let last = spans.iter().map(|s| s.1).max().expect("at least two threads");
     last - first
 }
 
-/// Best GFLOP/s of `kernel` over `plan.reps` runs on `threads` threads at once.
+/// Best GFLOP/s of `kernel` over `reps` runs of `iters` on `threads` threads at once.
 fn fma_gflops(kernel: FmaKernel, iters: u64, threads: usize, reps: usize) -> f64 {
     (kernel.run)(iters / 8); // warm-up: clocks up, code paged in
     let best = (0..reps)
@@ -372,12 +311,7 @@ fn fma_peak(bytes: usize, plan: Plan) -> (&'static str, f64, f64) {
         }
     }
     let (kernel, iters, one) = best.expect("the portable kernel always exists");
-    eprintln!(
-        "limits: f{} FMA peak, {}, {} threads",
-        bytes * 8,
-        kernel.isa,
-        plan.threads
-    );
+    eprintln!("limits: f{} FMA peak, {}, {} threads", bytes * 8, kernel.isa, plan.threads);
     let all = fma_gflops(kernel, iters, plan.threads, plan.reps);
     eprintln!("limits:   {all:.1} GFLOP/s");
     (kernel.isa, one, all)
@@ -390,11 +324,7 @@ fn bandwidth_gbs(a: &[f32], b: &[f32], c: &mut [f32], threads: usize, passes: us
     let bytes = (3 * a.len() * size_of::<f32>()) as f64;
     let mut best = Duration::MAX;
     for _ in 0..passes {
-        let parts: Vec<_> = a
-            .chunks(part)
-            .zip(b.chunks(part))
-            .zip(c.chunks_mut(part))
-            .collect();
+        let parts: Vec<_> = a.chunks(part).zip(b.chunks(part)).zip(c.chunks_mut(part)).collect();
         let elapsed = timed_on_threads(parts, |((a, b), c)| {
             let (a, b) = (black_box(a), black_box(b));
             for ((z, x), y) in c.iter_mut().zip(a).zip(b) {
@@ -418,10 +348,7 @@ fn bandwidth(plan: Plan) -> (f64, f64) {
     let mib = plan.array_bytes >> 20;
     eprintln!("limits: bandwidth, c = a + b on 3 × {mib} MiB, 1 thread");
     let one = bandwidth_gbs(&a, &b, &mut c, 1, plan.reps + 1);
-    eprintln!(
-        "limits: bandwidth, c = a + b on 3 × {mib} MiB, {} threads",
-        plan.threads
-    );
+    eprintln!("limits: bandwidth, c = a + b on 3 × {mib} MiB, {} threads", plan.threads);
     let all = bandwidth_gbs(&a, &b, &mut c, plan.threads, plan.reps + 1);
     (one, all)
 }

@@ -59,10 +59,6 @@ impl Drop for PackBuf {
         let lines = std::mem::take(&mut self.lines);
         // Keep the larger of this buffer and whatever a nested call left in the slot.
         let other = self.slot.take();
-        self.slot.set(if other.len() > lines.len() {
-            other
-        } else {
-            lines
-        });
+        self.slot.set(if other.len() > lines.len() { other } else { lines });
     }
 }

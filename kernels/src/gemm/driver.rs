@@ -5,6 +5,7 @@
 //! operations for any `Par`: results are bitwise identical across thread counts.
 
 use super::blocking::Blocking;
+use super::dot::try_dot;
 use super::gemv::Gemv;
 use super::kernel::Tile;
 use super::packed::packed;
@@ -53,43 +54,27 @@ pub(crate) unsafe fn gemm<T: Element>(
     }
     // Orient so that C's rows are (closer to) unit stride: Cᵀ = Bᵀ·Aᵀ.
     let swap = c.rs != 1 && (c.cs == 1 || c.cs.unsigned_abs() < c.rs.unsigned_abs());
-    let (m, n, a, b, c) = if swap {
-        (n, m, b.t(), a.t(), c.t())
-    } else {
-        (m, n, a, b, c)
-    };
+    let (m, n, a, b, c) = if swap { (n, m, b.t(), a.t(), c.t()) } else { (m, n, a, b, c) };
     let kern = kernels_for::<T>(cfg.isa);
     let threads = cfg.par.threads();
     let auto = cfg.path == Path::Auto;
     let small = m * n * k <= DIRECT_MAX_MNK || k <= TINY_K;
-    // SAFETY (all arms): the operands satisfy this function's contract, which is what each
+    // SAFETY: (all arms) the operands satisfy this function's contract, which is what each
     // path requires; the orientation swap maps a valid problem to a valid problem.
     unsafe {
         if auto && n == 1 {
-            gemv(
-                kern, threads, m, k, alpha, a, b.ptr, b.rs, beta, c.ptr, c.rs,
-            );
+            gemv(kern, threads, m, k, alpha, a, b.ptr, b.rs, beta, c.ptr, c.rs);
         } else if auto && m == 1 {
-            gemv(
-                kern,
-                threads,
-                n,
-                k,
-                alpha,
-                b.t(),
-                a.ptr,
-                a.cs,
-                beta,
-                c.ptr,
-                c.cs,
-            );
+            gemv(kern, threads, n, k, alpha, b.t(), a.ptr, a.cs, beta, c.ptr, c.cs);
+        } else if auto && try_dot(kern, threads, (m, n, k), alpha, a, b, beta, c) {
+            // Done: a skinny product as blocks of dot products.
         } else if a.rs == 1 && (cfg.path == Path::Direct || auto && small) {
             direct(kern, threads, (m, n, k), alpha, a, b, beta, c);
         } else {
             let elem = size_of::<T>();
-            let blocking = cfg.blocking.unwrap_or_else(|| {
-                Blocking::for_caches(CacheSizes::detected(), kern.mr, kern.nr, elem)
-            });
+            let blocking = cfg
+                .blocking
+                .unwrap_or_else(|| Blocking::for_caches(CacheSizes::detected(), kern.mr, kern.nr, elem));
             packed(kern, threads, blocking, (m, n, k), alpha, a, b, beta, c);
         }
     }
@@ -124,7 +109,7 @@ pub(super) fn threads_for(requested: usize, work: usize, min_per_thread: usize) 
 pub(super) fn grid(t: usize, mt: usize, nt: usize) -> (usize, usize) {
     let mut best = (1, t, usize::MAX);
     for tm in 1..=t {
-        if t % tm == 0 {
+        if t.is_multiple_of(tm) {
             let tn = t / tm;
             let load = mt.div_ceil(tm) * nt.div_ceil(tn);
             if load <= best.2 {
@@ -141,9 +126,7 @@ pub(super) fn run_grid(tm: usize, tn: usize, task: impl Fn(usize, usize) + Sync)
     if tm * tn == 1 {
         task(0, 0);
     } else {
-        (0..tm * tn)
-            .into_par_iter()
-            .for_each(|t| task(t / tn, t % tn));
+        (0..tm * tn).into_par_iter().for_each(|t| task(t / tn, t % tn));
     }
 }
 
@@ -182,9 +165,7 @@ unsafe fn gemv<T: Element>(
             (kern.gemv_rows, x, 1)
         } else {
             // SAFETY: x has k elements at stride incx.
-            contiguous_x = (0..k)
-                .map(|p| unsafe { *x.offset(p as isize * incx) })
-                .collect::<Vec<_>>();
+            contiguous_x = (0..k).map(|p| unsafe { *x.offset(p as isize * incx) }).collect::<Vec<_>>();
             (kern.gemv_rows, contiguous_x.as_ptr(), 1)
         }
     } else {
@@ -196,11 +177,7 @@ unsafe fn gemv<T: Element>(
             // SAFETY: (i, p) inside A.
             .map(|(i, p)| unsafe { *a.at(i, p) })
             .collect();
-        let a = Strided {
-            ptr: copy.as_ptr(),
-            rs: 1,
-            cs: m as isize,
-        };
+        let a = Strided { ptr: copy.as_ptr(), rs: 1, cs: m as isize };
         // SAFETY: the copy is a valid column-major A; the rest per the contract.
         return unsafe { gemv(kern, threads, m, k, alpha, a, x, incx, beta, y, incy) };
     };
@@ -210,14 +187,12 @@ unsafe fn gemv<T: Element>(
         if i0 == i1 {
             return;
         }
+        // SAFETY: row i0 < m is inside A.
+        let rows = unsafe { a.at(i0, 0) };
         let g = Gemv {
             m: i1 - i0,
             k,
-            // SAFETY: row i0 < m is inside A.
-            a: Strided {
-                ptr: unsafe { a.at(i0, 0) },
-                ..a
-            },
+            a: Strided { ptr: rows, ..a },
             x: xs.get(),
             incx,
             // SAFETY: i0 < m: inside y.

@@ -52,13 +52,7 @@ const ROW_BLOCK: usize = 4;
 unsafe fn finish<S: Simd>(p: *mut S::T, dot: S::T, alpha: S::T, beta: S::T) {
     let r = alpha * dot;
     // SAFETY: per the contract.
-    unsafe {
-        *p = if beta == S::T::ZERO {
-            r
-        } else {
-            S::fma_scalar(beta, *p, r)
-        }
-    }
+    unsafe { *p = if beta == S::T::ZERO { r } else { S::fma_scalar(beta, *p, r) } }
 }
 
 /// Columns form: requires `a.rs == 1`.
@@ -115,19 +109,6 @@ pub(crate) unsafe fn gemv_rows<S: Simd>(g: &Gemv<S::T>) {
     // SAFETY: reads `A(i, p)` and `x[p]` for `i < m`, `p < k` only (masked tail loads);
     // writes `y[i]`, `i < m`.
     unsafe {
-        let tail = |row: *const S::T, acc: &mut S::V| {
-            let mut p = full;
-            while p < g.k {
-                let n = (g.k - p).min(lanes);
-                let mk = S::mask(n);
-                *acc = S::fma(
-                    S::load_masked(row.add(p), mk),
-                    S::load_masked(g.x.add(p), mk),
-                    *acc,
-                );
-                p += n;
-            }
-        };
         let mut i0 = 0;
         while i0 < g.m {
             let rows = (g.m - i0).min(ROW_BLOCK);
@@ -147,9 +128,21 @@ pub(crate) unsafe fn gemv_rows<S: Simd>(g: &Gemv<S::T>) {
                 }
                 p += 2 * lanes;
             }
-            for (r, acc) in acc.iter_mut().enumerate().take(rows) {
-                tail(ptr[r], &mut acc[0]);
-                let dot = S::reduce_sum(S::add(acc[0], acc[1]));
+            // The k tail, masked. (A loop, not a closure: closures are not inlined
+            // into the `#[target_feature]` context reliably.)
+            while p < g.k {
+                let mk = S::mask((g.k - p).min(lanes));
+                let xv = S::load_masked(g.x.add(p), mk);
+                for (acc, &row) in acc.iter_mut().zip(ptr.iter()) {
+                    acc[0] = S::fma(S::load_masked(row.add(p), mk), xv, acc[0]);
+                }
+                p += lanes;
+            }
+            let mut sums = [S::T::ZERO; ROW_BLOCK];
+            for (s, acc) in sums.iter_mut().zip(&acc) {
+                *s = S::reduce_sum(S::add(acc[0], acc[1]));
+            }
+            for (r, &dot) in sums.iter().enumerate().take(rows) {
                 finish::<S>(g.y.offset((i0 + r) as isize * g.incy), dot, g.alpha, g.beta);
             }
             i0 += rows;

@@ -60,9 +60,7 @@ pub(crate) type TileFn<T> = unsafe fn(&Tile<T>);
 /// `j < N` (packed) or `j < t.n` (direct), and every `C(i, j)` for `i < t.m`, `j < t.n`
 /// is in bounds; C's tile does not overlap A or B and has no two elements at one address.
 #[inline(always)]
-pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED: bool>(
-    t: &Tile<S::T>,
-) {
+pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED: bool>(t: &Tile<S::T>) {
     let lanes = S::LANES;
     debug_assert!(t.m >= 1 && t.m <= MV * lanes && t.n >= 1 && t.n <= N);
     debug_assert!(PACKED || t.m > (MV - 1) * lanes);
@@ -79,11 +77,7 @@ pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED
             S::prefetch(col.wrapping_offset((t.m - 1) as isize * t.rsc));
         }
         let mut acc = [[S::zero(); MV]; N];
-        let last = S::mask(if PACKED {
-            lanes
-        } else {
-            t.m - (MV - 1) * lanes
-        });
+        let last = S::mask(if PACKED { lanes } else { t.m - (MV - 1) * lanes });
         let (mut a, mut b) = (t.a, t.b);
         for _ in 0..t.k {
             let mut av = [S::zero(); MV];
@@ -95,11 +89,7 @@ pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED
                 };
             }
             for (j, col) in acc.iter_mut().enumerate() {
-                let bj = if PACKED {
-                    *b.add(j)
-                } else {
-                    *b.offset(j as isize * t.csb)
-                };
+                let bj = if PACKED { *b.add(j) } else { *b.offset(j as isize * t.csb) };
                 let bv = S::splat(bj);
                 for (v, x) in col.iter_mut().enumerate() {
                     *x = S::fma(av[v], bv, *x);
@@ -136,19 +126,11 @@ unsafe fn store<S: Simd, const MV: usize, const N: usize>(acc: &[[S::V; MV]; N],
                     let p = cj.add(row0);
                     let r = S::mul(alpha, x);
                     if t.m - row0 >= lanes {
-                        let out = if beta_zero {
-                            r
-                        } else {
-                            S::fma(beta, S::load(p), r)
-                        };
+                        let out = if beta_zero { r } else { S::fma(beta, S::load(p), r) };
                         S::store(p, out);
                     } else {
                         let mk = S::mask(t.m - row0);
-                        let out = if beta_zero {
-                            r
-                        } else {
-                            S::fma(beta, S::load_masked(p, mk), r)
-                        };
+                        let out = if beta_zero { r } else { S::fma(beta, S::load_masked(p, mk), r) };
                         S::store_masked(p, out, mk);
                     }
                 }
@@ -165,11 +147,7 @@ unsafe fn store<S: Simd, const MV: usize, const N: usize>(acc: &[[S::V; MV]; N],
                 for (i, &x) in col.iter().enumerate().take(t.m) {
                     let p = cj.offset(i as isize * t.rsc);
                     let r = t.alpha * x;
-                    *p = if beta_zero {
-                        r
-                    } else {
-                        S::fma_scalar(t.beta, *p, r)
-                    };
+                    *p = if beta_zero { r } else { S::fma_scalar(t.beta, *p, r) };
                 }
             }
         }

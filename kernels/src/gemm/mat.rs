@@ -33,12 +33,7 @@ pub enum LayoutError {
 impl fmt::Display for LayoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            LayoutError::OutOfBounds {
-                shape,
-                strides,
-                offset,
-                len,
-            } => write!(
+            LayoutError::OutOfBounds { shape, strides, offset, len } => write!(
                 f,
                 "a {}×{} view with strides (rs={}, cs={}) starting at offset {offset} does not \
                  fit in a slice of length {len}",
@@ -63,8 +58,7 @@ fn index_range(
     (rs, cs): (isize, isize),
 ) -> Option<(isize, isize)> {
     let base = isize::try_from(offset).ok()?;
-    let reach =
-        |d: usize, s: isize| -> Option<isize> { isize::try_from(d - 1).ok()?.checked_mul(s) };
+    let reach = |d: usize, s: isize| -> Option<isize> { isize::try_from(d - 1).ok()?.checked_mul(s) };
     let (r, c) = (reach(rows, rs)?, reach(cols, cs)?);
     let lo = base.checked_add(r.min(0))?.checked_add(c.min(0))?;
     let hi = base.checked_add(r.max(0))?.checked_add(c.max(0))?;
@@ -83,23 +77,14 @@ fn check_bounds(
     }
     match index_range(offset, shape, strides) {
         Some((lo, hi)) if lo >= 0 && (hi as usize) < len => Ok(()),
-        _ => Err(LayoutError::OutOfBounds {
-            shape,
-            strides,
-            offset,
-            len,
-        }),
+        _ => Err(LayoutError::OutOfBounds { shape, strides, offset, len }),
     }
 }
 
 /// The offset that puts the lowest-addressed element at index 0 (for negative strides).
 fn natural_offset((rows, cols): (usize, usize), (rs, cs): (isize, isize)) -> usize {
     let neg = |d: usize, s: isize| {
-        if s < 0 && d > 0 {
-            (d - 1).saturating_mul(s.unsigned_abs())
-        } else {
-            0
-        }
+        if s < 0 && d > 0 { (d - 1).saturating_mul(s.unsigned_abs()) } else { 0 }
     };
     neg(rows, rs).saturating_add(neg(cols, cs))
 }
@@ -185,14 +170,7 @@ impl<'a, T: Copy> MatRef<'a, T> {
         cs: isize,
     ) -> Result<Self, LayoutError> {
         check_bounds(data.len(), offset, (rows, cols), (rs, cs))?;
-        Ok(MatRef {
-            data,
-            offset,
-            rows,
-            cols,
-            rs,
-            cs,
-        })
+        Ok(MatRef { data, offset, rows, cols, rs, cs })
     }
 
     /// A view whose lowest-addressed element is `data[0]` (so negative strides count back
@@ -283,14 +261,7 @@ impl<'a, T: Copy> MatMut<'a, T> {
     ) -> Result<Self, LayoutError> {
         check_bounds(data.len(), offset, (rows, cols), (rs, cs))?;
         check_no_overlap((rows, cols), (rs, cs))?;
-        Ok(MatMut {
-            data,
-            offset,
-            rows,
-            cols,
-            rs,
-            cs,
-        })
+        Ok(MatMut { data, offset, rows, cols, rs, cs })
     }
 
     /// A mutable view whose lowest-addressed element is `data[0]`.
@@ -343,8 +314,7 @@ impl<'a, T: Copy> MatMut<'a, T> {
             self.rows,
             self.cols
         );
-        self.data[(self.offset as isize + i as isize * self.rs + j as isize * self.cs) as usize] =
-            value;
+        self.data[(self.offset as isize + i as isize * self.rs + j as isize * self.cs) as usize] = value;
     }
 
     /// A read-only view of the same elements.

@@ -13,6 +13,7 @@
 
 mod blocking;
 mod buffer;
+mod dot;
 mod driver;
 mod gemv;
 mod kernel;
@@ -134,12 +135,7 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            isa: Isa::selected(),
-            par: Par::All,
-            path: Path::Auto,
-            blocking: None,
-        }
+        Config { isa: Isa::selected(), par: Par::All, path: Path::Auto, blocking: None }
     }
 }
 
@@ -160,11 +156,7 @@ unsafe impl<T: Send> Sync for StridedMut<T> {}
 
 impl<T> StridedMut<T> {
     fn t(self) -> Self {
-        StridedMut {
-            ptr: self.ptr,
-            rs: self.cs,
-            cs: self.rs,
-        }
+        StridedMut { ptr: self.ptr, rs: self.cs, cs: self.rs }
     }
 
     /// Pointer to element `(i, j)`.
@@ -194,14 +186,7 @@ impl<T> StridedMut<T> {
 /// # Panics
 /// If the shapes disagree (the message names all three), or a forced path is unavailable.
 #[track_caller]
-pub fn gemm<T: Element>(
-    alpha: T,
-    a: MatRef<'_, T>,
-    b: MatRef<'_, T>,
-    beta: T,
-    c: MatMut<'_, T>,
-    par: Par,
-) {
+pub fn gemm<T: Element>(alpha: T, a: MatRef<'_, T>, b: MatRef<'_, T>, beta: T, c: MatMut<'_, T>, par: Par) {
     try_gemm(alpha, a, b, beta, c, par).unwrap_or_else(|e| panic!("{e}"));
 }
 
@@ -226,17 +211,7 @@ pub fn try_gemm<T: Element>(
     c: MatMut<'_, T>,
     par: Par,
 ) -> Result<(), GemmError> {
-    gemm_with(
-        &Config {
-            par,
-            ..Config::default()
-        },
-        alpha,
-        a,
-        b,
-        beta,
-        c,
-    )
+    gemm_with(&Config { par, ..Config::default() }, alpha, a, b, beta, c)
 }
 
 /// Like [`try_gemm`] with every knob explicit: kernel path, threads, algorithm, blocking.
@@ -274,18 +249,10 @@ pub fn gemm_with<T: Element>(
     if !cfg.isa.is_available() {
         return Err(GemmError::IsaUnavailable(cfg.isa));
     }
-    let view = |v: &MatRef<'_, T>| Strided {
-        ptr: v.origin(),
-        rs: v.strides().0,
-        cs: v.strides().1,
-    };
+    let view = |v: &MatRef<'_, T>| Strided { ptr: v.origin(), rs: v.strides().0, cs: v.strides().1 };
     let (a, b) = (view(&a), view(&b));
     let (rsc, csc) = c.strides();
-    let c = StridedMut {
-        ptr: c.origin_mut(),
-        rs: rsc,
-        cs: csc,
-    };
+    let c = StridedMut { ptr: c.origin_mut(), rs: rsc, cs: csc };
     // SAFETY: the views were validated on construction (every element in bounds, C without
     // self-overlap); C is borrowed mutably, so it overlaps neither A nor B, and nothing else
     // touches it during the call.

@@ -8,13 +8,13 @@
 //! apart; otherwise it is read in place, block by block (its columns are already what a
 //! packed panel holds).
 
+use super::StridedMut;
 use super::blocking::Blocking;
 use super::buffer::{PackBuf, Slot};
 use super::driver::{MIN_FMAS_PER_THREAD, grid, part, run_grid, threads_for};
 use super::kernel::Tile;
 use super::packing::{Strided, pack_a, pack_b};
 use super::table::Kernels;
-use super::StridedMut;
 use crate::Element;
 
 /// Largest distance between A's columns, in bytes, at which A is still read in place: at
@@ -89,8 +89,7 @@ unsafe fn sequential<T: Element>(
     // A column-contiguous A is read in place unless its columns are far apart (then each
     // k-step of a micro-panel touches a new page: TLB misses) and it is reused across
     // enough columns of C to amortise a copy.
-    let a_in_place =
-        a.rs == 1 && (a.cs.unsigned_abs() * elem <= A_IN_PLACE_MAX_COLUMN_BYTES || n <= 4 * nr);
+    let a_in_place = a.rs == 1 && (a.cs.unsigned_abs() * elem <= A_IN_PLACE_MAX_COLUMN_BYTES || n <= 4 * nr);
     let mut bbuf = PackBuf::take(Slot::B, kc * nc.next_multiple_of(nr) * elem);
     let bpack = bbuf.as_mut_ptr::<T>();
     let mut abuf = (!a_in_place).then(|| PackBuf::take(Slot::A, kc * mc * elem));
@@ -120,8 +119,8 @@ unsafe fn sequential<T: Element>(
                 let mcur = mc.min(m - ic);
                 // A(ic + i, pc + p) is at ablock + i + p·a_ks (in place), or in the
                 // packed micro-panel i / MR at offset p·MR + i % MR.
-                // SAFETY: (ic, pc) is inside A.
                 let (ablock, a_ks) = match abuf.as_mut() {
+                    // SAFETY: (ic, pc) is inside A.
                     None => (unsafe { a.at(ic, pc) }, a.cs),
                     Some(buf) => {
                         let dst = buf.as_mut_ptr::<T>();

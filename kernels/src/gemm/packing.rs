@@ -29,11 +29,7 @@ unsafe impl<T: Sync> Sync for Strided<T> {}
 impl<T> Strided<T> {
     /// The same data seen transposed.
     pub fn t(self) -> Self {
-        Strided {
-            ptr: self.ptr,
-            rs: self.cs,
-            cs: self.rs,
-        }
+        Strided { ptr: self.ptr, rs: self.cs, cs: self.rs }
     }
 
     /// Pointer to element `(i, j)`.
@@ -53,13 +49,7 @@ impl<T> Strided<T> {
 /// Every `A(i, p)`, `i < mc`, `p < kc` is readable; `dst` has room for
 /// `ceil(mc / mr) · mr · kc` elements and does not overlap A.
 #[inline(always)]
-pub(crate) unsafe fn pack_a<T: Element>(
-    mc: usize,
-    kc: usize,
-    a: Strided<T>,
-    mr: usize,
-    dst: *mut T,
-) {
+pub(crate) unsafe fn pack_a<T: Element>(mc: usize, kc: usize, a: Strided<T>, mr: usize, dst: *mut T) {
     for (panel, i0) in (0..mc).step_by(mr).enumerate() {
         let rows = mr.min(mc - i0);
         // SAFETY: the panel starts inside `dst`'s `ceil(mc/mr)·mr·kc` elements.
@@ -99,13 +89,7 @@ pub(crate) unsafe fn pack_a<T: Element>(
 /// Every `B(p, j)`, `p < kc`, `j < nc` is readable; `dst` has room for
 /// `ceil(nc / nr) · nr · kc` elements and does not overlap B.
 #[inline(always)]
-pub(crate) unsafe fn pack_b<T: Element>(
-    kc: usize,
-    nc: usize,
-    b: Strided<T>,
-    nr: usize,
-    dst: *mut T,
-) {
+pub(crate) unsafe fn pack_b<T: Element>(kc: usize, nc: usize, b: Strided<T>, nr: usize, dst: *mut T) {
     // Packing B's columns is packing Bᵀ's rows: the same layout with roles swapped.
     // SAFETY: Bᵀ(j, p) = B(p, j), so the contract carries over unchanged.
     unsafe { pack_a(nc, kc, b.t(), nr, dst) }

@@ -49,21 +49,9 @@ macro_rules! raw_gemm {
             rsc: isize,
             csc: isize,
         ) {
-            let a = Strided {
-                ptr: a,
-                rs: rsa,
-                cs: csa,
-            };
-            let b = Strided {
-                ptr: b,
-                rs: rsb,
-                cs: csb,
-            };
-            let c = StridedMut {
-                ptr: c,
-                rs: rsc,
-                cs: csc,
-            };
+            let a = Strided { ptr: a, rs: rsa, cs: csa };
+            let b = Strided { ptr: b, rs: rsb, cs: csb };
+            let c = StridedMut { ptr: c, rs: rsc, cs: csc };
             // SAFETY: the caller's obligations above are exactly the driver's contract.
             unsafe { driver::gemm(&Config::default(), (m, n, k), alpha, a, b, beta, c) }
         }

@@ -13,6 +13,7 @@
 //! pipes. Direct (unpacked) tiles exist for every `MV ≤ 2` and `N ≤ NR`, so small and edge
 //! problems never compute padding; the packed path uses the full tile only.
 
+use super::dot::{Dot, DotFn, dot_tile};
 use super::gemv::{Gemv, GemvFn, gemv_cols, gemv_rows};
 use super::kernel::{Tile, TileFn, tile};
 use crate::simd::Simd;
@@ -32,6 +33,8 @@ pub(crate) struct Kernels<T: 'static> {
     pub direct: [&'static [TileFn<T>]; 2],
     /// The packed full tile.
     pub packed: TileFn<T>,
+    /// Dot-product tiles for skinny products, indexed `[S - 1]`.
+    pub dot: &'static [DotFn<T>],
     /// Matrix-vector, columns form (`rsa = 1`).
     pub gemv_cols: GemvFn<T>,
     /// Matrix-vector, rows form (`csa = 1`, contiguous x).
@@ -55,6 +58,17 @@ macro_rules! kernels {
                 f as TileFn<T>
             }};
         }
+        macro_rules! dot {
+            ($ss:literal) => {{
+                $(#[target_feature(enable = $feat)])?
+                // SAFETY (of the caller's obligation): as for the tiles above.
+                unsafe fn f(d: &Dot<T>) {
+                    // SAFETY: see above.
+                    unsafe { dot_tile::<$S, $ss>(d) }
+                }
+                f as DotFn<T>
+            }};
+        }
         $(#[target_feature(enable = $feat)])?
         unsafe fn gc(g: &Gemv<T>) {
             // SAFETY: feature enabled by this function; arguments per the caller.
@@ -72,6 +86,7 @@ macro_rules! kernels {
             nr: $nr,
             direct: [&[$(one!(1, $n, false)),+], &[$(one!(2, $n, false)),+]],
             packed: one!(2, $nr, true),
+            dot: &[dot!(1), dot!(2), dot!(3), dot!(4), dot!(5), dot!(6)],
             gemv_cols: gc as GemvFn<T>,
             gemv_rows: gr as GemvFn<T>,
         }
@@ -86,22 +101,12 @@ mod x86 {
     use super::*;
     use crate::simd::x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F64};
 
-    pub(super) static AVX2_F32: Kernels<f32> =
-        kernels!(Avx2F32, ["avx2,fma"], nr = 6, [1, 2, 3, 4, 5, 6]);
-    pub(super) static AVX2_F64: Kernels<f64> =
-        kernels!(Avx2F64, ["avx2,fma"], nr = 6, [1, 2, 3, 4, 5, 6]);
-    pub(super) static AVX512_F32: Kernels<f32> = kernels!(
-        Avx512F32,
-        ["avx512f,avx2,fma"],
-        nr = 12,
-        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
-    );
-    pub(super) static AVX512_F64: Kernels<f64> = kernels!(
-        Avx512F64,
-        ["avx512f,avx2,fma"],
-        nr = 12,
-        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
-    );
+    pub(super) static AVX2_F32: Kernels<f32> = kernels!(Avx2F32, ["avx2,fma"], nr = 6, [1, 2, 3, 4, 5, 6]);
+    pub(super) static AVX2_F64: Kernels<f64> = kernels!(Avx2F64, ["avx2,fma"], nr = 6, [1, 2, 3, 4, 5, 6]);
+    pub(super) static AVX512_F32: Kernels<f32> =
+        kernels!(Avx512F32, ["avx512f,avx2,fma"], nr = 12, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    pub(super) static AVX512_F64: Kernels<f64> =
+        kernels!(Avx512F64, ["avx512f,avx2,fma"], nr = 12, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
 }
 
 /// The kernel table of `isa` for `T`. Callers must have checked

@@ -90,12 +90,7 @@ unsafe impl Simd for Avx2F32 {
     #[inline(always)]
     unsafe fn mask(n: usize) -> __m256i {
         // SAFETY: AVX2 per the trait contract. Lane i is all-ones iff i < n.
-        unsafe {
-            _mm256_cmpgt_epi32(
-                _mm256_set1_epi32(n as i32),
-                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-            )
-        }
+        unsafe { _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)) }
     }
     #[inline(always)]
     unsafe fn load_masked(p: *const f32, m: __m256i) -> __m256 {

@@ -97,12 +97,7 @@ pub struct Operand<T> {
 
 impl<T: Element> Operand<T> {
     /// Builds a `rows × cols` operand, element (i, j) = `fill(i, j)`, gaps NaN.
-    pub fn new(
-        rows: usize,
-        cols: usize,
-        layout: Layout,
-        mut fill: impl FnMut(usize, usize) -> f64,
-    ) -> Self {
+    pub fn new(rows: usize, cols: usize, layout: Layout, mut fill: impl FnMut(usize, usize) -> f64) -> Self {
         let (rs, cs) = layout.strides(rows, cols);
         let (mut lo, mut hi) = (0isize, 0isize);
         if rows > 0 && cols > 0 {
@@ -113,19 +108,8 @@ impl<T: Element> Operand<T> {
             }
         }
         let offset = (-lo) as usize;
-        let len = if rows == 0 || cols == 0 {
-            0
-        } else {
-            (hi - lo + 1) as usize
-        };
-        let mut op = Operand {
-            buf: vec![T::from_f64(f64::NAN); len],
-            offset,
-            rows,
-            cols,
-            rs,
-            cs,
-        };
+        let len = if rows == 0 || cols == 0 { 0 } else { (hi - lo + 1) as usize };
+        let mut op = Operand { buf: vec![T::from_f64(f64::NAN); len], offset, rows, cols, rs, cs };
         for i in 0..rows {
             for j in 0..cols {
                 let idx = op.index(i, j);
@@ -144,27 +128,11 @@ impl<T: Element> Operand<T> {
     }
 
     pub fn view(&self) -> MatRef<'_, T> {
-        MatRef::try_with_offset(
-            &self.buf,
-            self.offset,
-            self.rows,
-            self.cols,
-            self.rs,
-            self.cs,
-        )
-        .unwrap()
+        MatRef::try_with_offset(&self.buf, self.offset, self.rows, self.cols, self.rs, self.cs).unwrap()
     }
 
     pub fn view_mut(&mut self) -> MatMut<'_, T> {
-        MatMut::try_with_offset(
-            &mut self.buf,
-            self.offset,
-            self.rows,
-            self.cols,
-            self.rs,
-            self.cs,
-        )
-        .unwrap()
+        MatMut::try_with_offset(&mut self.buf, self.offset, self.rows, self.cols, self.rs, self.cs).unwrap()
     }
 
     /// Indices of the buffer that belong to no element.
@@ -222,15 +190,7 @@ pub fn check<T: Element>(
 ) {
     let (want, scale) = reference(alpha, a, b, beta, c);
     let gaps = c.gaps();
-    kernels::gemm_with(
-        cfg,
-        T::from_f64(alpha),
-        a.view(),
-        b.view(),
-        T::from_f64(beta),
-        c.view_mut(),
-    )
-    .unwrap();
+    kernels::gemm_with(cfg, T::from_f64(alpha), a.view(), b.view(), T::from_f64(beta), c.view_mut()).unwrap();
     let (m, n, k) = (a.rows, b.cols, a.cols);
     // Error bound: each dot product of length k accumulated in T (FMA or not, in any
     // blocking) has |error| ≤ k·u·Σ|a||b| (u = ε/2, Higham's γ_k to first order); scaling by
@@ -242,11 +202,7 @@ pub fn check<T: Element>(
         for j in 0..n {
             let got = c.get(i, j);
             let w = want[i * n + j];
-            let tol = if exact {
-                0.0
-            } else {
-                2.0 * (k as f64 + 2.0) * eps * scale[i * n + j]
-            };
+            let tol = if exact { 0.0 } else { 2.0 * (k as f64 + 2.0) * eps * scale[i * n + j] };
             assert!(
                 (got - w).abs() <= tol,
                 "{what}: C[{i},{j}] = {got}, expected {w} (tolerance {tol:e}) for m={m} n={n} k={k} \
@@ -255,9 +211,6 @@ pub fn check<T: Element>(
         }
     }
     for g in gaps {
-        assert!(
-            c.buf[g].to_f64().is_nan(),
-            "{what}: gap {g} of C was written (m={m} n={n} k={k})"
-        );
+        assert!(c.buf[g].to_f64().is_nan(), "{what}: gap {g} of C was written (m={m} n={n} k={k})");
     }
 }

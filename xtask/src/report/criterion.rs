@@ -107,10 +107,8 @@ fn read_result(dir: &Path) -> Result<Found> {
     let parse_err = |name: &str, e: serde_json::Error| format!("{}: {e}", dir.join(name).display());
     let (bench_text, bench_written) = read("benchmark.json")?;
     let (est_text, est_written) = read("estimates.json")?;
-    let b: BenchmarkFile =
-        serde_json::from_str(&bench_text).map_err(|e| parse_err("benchmark.json", e))?;
-    let e: EstimatesFile =
-        serde_json::from_str(&est_text).map_err(|e| parse_err("estimates.json", e))?;
+    let b: BenchmarkFile = serde_json::from_str(&bench_text).map_err(|e| parse_err("benchmark.json", e))?;
+    let e: EstimatesFile = serde_json::from_str(&est_text).map_err(|e| parse_err("estimates.json", e))?;
     let ci = e.median.confidence_interval;
     Ok(Found {
         measurement: Measurement {
@@ -174,10 +172,9 @@ pub fn collect(home: &Path, since: SystemTime, expected: &[String]) -> Result<Ve
                 "criterion output for {id} missing: {} is from an earlier run",
                 old.dir.display()
             )),
-            (None, None) => missing.push(format!(
-                "criterion output for {id} missing (nothing under {})",
-                home.display()
-            )),
+            (None, None) => {
+                missing.push(format!("criterion output for {id} missing (nothing under {})", home.display()))
+            }
         }
     }
     if missing.is_empty() { Ok(out) } else { Err(missing.join("\n").into()) }
@@ -195,7 +192,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     /// The recorded criterion tree (see `tests/fixtures/README.md`).
-    pub(crate) fn fixture_home() -> PathBuf {
+    fn fixture_home() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/criterion")
     }
 

@@ -83,7 +83,7 @@ pub fn group_table(g: &GroupTable, style: Style) -> Table {
         let mut cells = vec![row.shape.clone()];
         cells.extend(g.implementations.iter().map(|i| opt(row.gflops(i), rate)));
         cells.push(match (&row.best_peer, row.ours_over_best_peer) {
-            (Some((peer, _)), Some(r)) => format!("{} ({peer})", ratio(r)),
+            (Some(peer), Some(r)) => format!("{} ({})", ratio(r), peer.implementation),
             _ => NONE.to_owned(),
         });
         cells.push(opt(row.ours_pct_of_peak, |p| format!("{p:.1}%")));
@@ -99,16 +99,16 @@ pub fn scaling_table(scaling: &[Scaling], style: Style) -> Option<Table> {
     header.extend(scaling.iter().map(|s| s.dtype.clone()));
     let mut table = new_table(style, header);
     // Rows in the first type's order, then shapes only the others have.
-    let mut shapes: Vec<&str> = first.ratios.iter().map(|(s, _)| s.as_str()).collect();
-    for s in scaling.iter().flat_map(|s| &s.ratios) {
-        if !shapes.contains(&s.0.as_str()) {
-            shapes.push(&s.0);
+    let mut shapes: Vec<&str> = first.ratios.iter().map(|r| r.shape.as_str()).collect();
+    for r in scaling.iter().flat_map(|s| &s.ratios) {
+        if !shapes.contains(&r.shape.as_str()) {
+            shapes.push(&r.shape);
         }
     }
     for shape in shapes {
         let mut cells = vec![shape.to_owned()];
         for s in scaling {
-            let r = s.ratios.iter().find(|(sh, _)| sh == shape).map(|(_, r)| *r);
+            let r = s.ratios.iter().find(|r| r.shape == shape).map(|r| r.ratio);
             cells.push(opt(r, ratio));
         }
         table.add_row(cells);
@@ -156,10 +156,8 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
     let mut lines = Vec::new();
     for g in &r.groups {
         let mean = |m: &Option<super::GeoMean>| {
-            m.as_ref().map_or_else(
-                || NONE.to_owned(),
-                |m| format!("{} over {} shapes", ratio(m.value), m.shapes),
-            )
+            m.as_ref()
+                .map_or_else(|| NONE.to_owned(), |m| format!("{} over {} shapes", ratio(m.value), m.shapes))
         };
         lines.push(format!(
             "{}: geometric mean of {OURS} / best peer: square n = {lo}..{hi}: {}; \

@@ -1,0 +1,223 @@
+//! Report tests on the recorded criterion tree `tests/fixtures/criterion` (its
+//! `README.md` tabulates every fixture's GFLOP/s) and the `limits.json` fixture
+//! (FMA peaks f32: 271.28 on 1 thread, 294.74 on all; f64: 135.2 and 271.11).
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use super::criterion::{Measurement, Throughput, collect};
+use super::render::{self, Style};
+use super::*;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn limits() -> Limits {
+    Limits::parse(&std::fs::read_to_string(fixtures().join("limits.json")).unwrap()).unwrap()
+}
+
+/// Expected ids in the order the gemm bench registers them (per shape: ours, faer,
+/// matrixmultiply), except that the non-square shape comes first here, to check that
+/// the table sorts squares by size ahead of it.
+fn expected() -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut add = |group: &str, shapes: &[&str], impls: &[&str]| {
+        for s in shapes {
+            for i in impls {
+                ids.push(format!("{group}/{i}/{s}"));
+            }
+        }
+    };
+    let all = ["m=6,n=2304,k=768", "n=256", "n=64", "n=128"];
+    add("gemm_f32_t1", &all, &IMPLS);
+    add("gemm_f64_t1", &["n=64", "n=128"], &["ours", "faer"]);
+    add("gemm_f32_tall", &all, &IMPLS);
+    ids
+}
+
+fn report() -> Report {
+    let results = collect(&fixtures().join("criterion"), UNIX_EPOCH, &expected()).unwrap();
+    Report::build(limits(), &results, Some("abc1234".into()), false, None).unwrap()
+}
+
+/// `a` equals `b` to within a relative `1e-12`: the only error is the rounding of the
+/// fixture's decimal medians (FLOP / GFLOP/s) and of one division.
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * b.abs()
+}
+
+fn group<'a>(r: &'a Report, id: &str) -> &'a GroupTable {
+    r.groups.iter().find(|g| g.group == id).unwrap()
+}
+
+fn row<'a>(g: &'a GroupTable, shape: &str) -> &'a Row {
+    g.rows.iter().find(|r| r.shape == shape).unwrap()
+}
+
+#[test]
+fn groups_in_run_order_and_rows_squares_first() {
+    let r = report();
+    let ids: Vec<_> = r.groups.iter().map(|g| g.group.as_str()).collect();
+    assert_eq!(ids, ["gemm_f32_t1", "gemm_f64_t1", "gemm_f32_tall"]);
+    let shapes: Vec<_> = r.groups[0].rows.iter().map(|r| r.shape.as_str()).collect();
+    assert_eq!(shapes, ["n=64", "n=128", "n=256", "m=6,n=2304,k=768"]);
+    assert_eq!(r.groups[0].implementations, IMPLS);
+    assert_eq!(r.groups[1].implementations, ["ours", "faer"]);
+}
+
+#[test]
+fn gflops_is_flop_over_median_ns() {
+    let r = report();
+    let g = group(&r, "gemm_f32_t1");
+    let n64 = row(g, "n=64");
+    // 2·64³ = 524 288 FLOP in a median 5 242.88 ns → 100 GFLOP/s.
+    assert_eq!(n64.flop, 524_288);
+    assert!(close(n64.gflops("ours").unwrap(), 100.0));
+    // Confidence interval [5 200, 5 300] ns → [524 288 / 5 300, 524 288 / 5 200] GFLOP/s
+    // = [98.922…, 100.824…]: the slower end of the time is the lower throughput.
+    let ci = n64.figures[0].gflops_ci;
+    assert!(close(ci[0], 524_288.0 / 5300.0) && close(ci[1], 524_288.0 / 5200.0));
+    // m=6,n=2304,k=768: 2·6·2304·768 = 21 233 664 FLOP; faer's median 1 415 577.6 ns → 15.
+    let skinny = row(g, "m=6,n=2304,k=768");
+    assert_eq!(skinny.flop, 21_233_664);
+    assert!(close(skinny.gflops("faer").unwrap(), 15.0));
+}
+
+#[test]
+fn ratio_against_the_best_peer() {
+    let r = report();
+    let g = group(&r, "gemm_f32_t1");
+    // n=128: ours 200, faer 250, matrixmultiply 100 → best peer faer, 200 / 250 = 0.8.
+    let n128 = row(g, "n=128");
+    assert_eq!(n128.best_peer.as_ref().unwrap().implementation, "faer");
+    assert!(close(n128.ours_over_best_peer.unwrap(), 0.8));
+    // n=256: ours 250, faer 200, matrixmultiply 128 → 250 / 200 = 1.25.
+    assert!(close(row(g, "n=256").ours_over_best_peer.unwrap(), 1.25));
+    // tall n=64: ours 90, faer 10, matrixmultiply 60 → best peer matrixmultiply, 1.5.
+    let tall64 = row(group(&r, "gemm_f32_tall"), "n=64");
+    assert_eq!(tall64.best_peer.as_ref().unwrap().implementation, "matrixmultiply");
+    assert!(close(tall64.ours_over_best_peer.unwrap(), 1.5));
+}
+
+#[test]
+fn percent_of_the_matching_peak() {
+    let r = report();
+    // One-thread group against the one-core f32 peak: 100 · 250 / 271.28 = 92.156…%.
+    let t1 = group(&r, "gemm_f32_t1");
+    assert_eq!(t1.peak_gflops, Some(271.28));
+    assert!(close(row(t1, "n=256").ours_pct_of_peak.unwrap(), 100.0 * 250.0 / 271.28));
+    // All-threads group against the all-cores f32 peak: 100 · 300 / 294.74 = 101.78…%.
+    let tall = group(&r, "gemm_f32_tall");
+    assert_eq!(tall.peak_gflops, Some(294.74));
+    assert!(close(row(tall, "n=128").ours_pct_of_peak.unwrap(), 100.0 * 300.0 / 294.74));
+    // f64 one thread: 100 · 60 / 135.2 = 44.37…%.
+    let f64_t1 = group(&r, "gemm_f64_t1");
+    assert!(close(row(f64_t1, "n=128").ours_pct_of_peak.unwrap(), 100.0 * 60.0 / 135.2));
+}
+
+#[test]
+fn geometric_means_per_shape_class() {
+    let r = report();
+    let t1 = group(&r, "gemm_f32_t1");
+    // Square 128..2048: n=128 (0.8) and n=256 (1.25) → √(0.8 · 1.25) = √1 = 1.
+    let large = t1.geomean_large_square.as_ref().unwrap();
+    assert_eq!(large.shapes, 2);
+    assert!(close(large.value, 1.0));
+    // n ≤ 64 and non-square: n=64 (100 / 80 = 1.25), m=6,n=2304,k=768 (48 / 15 = 3.2)
+    // → √(1.25 · 3.2) = √4 = 2.
+    let small = t1.geomean_small_and_skinny.as_ref().unwrap();
+    assert_eq!(small.shapes, 2);
+    assert!(close(small.value, 2.0));
+    // f64: one shape each: n=128 → 60 / 48 = 1.25; n=64 → 40 / 50 = 0.8.
+    let f64_t1 = group(&r, "gemm_f64_t1");
+    assert!(close(f64_t1.geomean_large_square.as_ref().unwrap().value, 1.25));
+    assert!(close(f64_t1.geomean_small_and_skinny.as_ref().unwrap().value, 0.8));
+}
+
+#[test]
+fn geomean_of_values() {
+    // √(2 · 8) = 4; ∛(1 · 3 · 9) = ∛27 = 3.
+    assert!(close(geomean(&[2.0, 8.0]).unwrap().value, 4.0));
+    assert!(close(geomean(&[1.0, 3.0, 9.0]).unwrap().value, 3.0));
+    assert_eq!(geomean(&[]), None);
+}
+
+#[test]
+fn thread_scaling_needs_both_settings() {
+    let r = report();
+    // f32 ours, all threads / one thread: 90/100, 300/200, 450/250, 96/48.
+    assert_eq!(r.scaling.len(), 1);
+    let s = &r.scaling[0];
+    assert_eq!(s.dtype, "f32");
+    let want = [("n=64", 0.9), ("n=128", 1.5), ("n=256", 1.8), ("m=6,n=2304,k=768", 2.0)];
+    assert_eq!(s.ratios.len(), want.len());
+    for (got, (shape, want)) in s.ratios.iter().zip(want) {
+        assert_eq!(got.shape, shape);
+        assert!(close(got.ratio, want), "{shape}: {} vs {want}", got.ratio);
+    }
+    // f64 ran on one thread only: said so.
+    let note = r.scaling_note.as_deref().unwrap();
+    assert!(note.contains("gemm_f64_t1 has no all-threads run"), "{note}");
+}
+
+#[test]
+fn parses_shapes_and_groups() {
+    assert_eq!(Shape::parse("n=256"), Shape::Square(256));
+    assert_eq!(Shape::parse("m=6,n=2304,k=768"), Shape::General { m: 6, n: 2304, k: 768 });
+    assert_eq!(Shape::parse("k=8,m=2048,n=2048"), Shape::General { m: 2048, n: 2048, k: 8 });
+    assert_eq!(Shape::parse("n=big"), Shape::Other);
+    assert_eq!(Shape::parse("m=6,n=6"), Shape::Other);
+    assert_eq!(parse_group("gemm_f32_t1"), Some(("f32".into(), Threads::One)));
+    assert_eq!(parse_group("gemm_f64_tall"), Some(("f64".into(), Threads::All)));
+    assert_eq!(parse_group("gemm_f64"), None);
+}
+
+#[test]
+fn throughput_in_bytes_is_refused() {
+    let m = Measurement {
+        full_id: "gemm_f32_t1/ours/n=8".into(),
+        group_id: "gemm_f32_t1".into(),
+        function_id: Some("ours".into()),
+        value_str: Some("n=8".into()),
+        throughput: Some(Throughput::Bytes(1024)),
+        median_ns: 10.0,
+        median_ns_ci: [9.0, 11.0],
+    };
+    let err = Report::build(limits(), &[m], None, false, None).unwrap_err().to_string();
+    assert!(err.contains("not Elements (FLOP)"), "{err}");
+}
+
+#[test]
+fn reads_a_real_criterion_result() {
+    // Verbatim files of one real run; `base/` and `change/` beside `new/` are ignored.
+    let id = "gemm_f32_t1/faer/m=6,n=2304,k=768".to_owned();
+    let got = collect(&fixtures().join("criterion-real"), UNIX_EPOCH, &[id]).unwrap();
+    let r = Report::build(limits(), &got, None, false, None).unwrap();
+    // 21 233 664 FLOP / 433 610.806… ns (the recorded median) = 48.969… GFLOP/s.
+    let g = r.groups[0].rows[0].gflops("faer").unwrap();
+    assert!(close(g, 21_233_664.0 / 433_610.806_432_748_56), "{g}");
+    assert!((g - 48.969).abs() < 1e-3, "{g}");
+}
+
+#[test]
+fn markdown_and_terminal_show_the_same_figures() {
+    let r = report();
+    let md = render::markdown(&r);
+    let term = render::terminal(&r);
+    for text in [&md, &term] {
+        // ours / best peer of gemm_f32_t1 n=128, one decimal of 100 GFLOP/s, and the
+        // one-thread-only note.
+        assert!(text.contains("0.80× (faer)"), "{text}");
+        assert!(text.contains("100.0"), "{text}");
+        assert!(text.contains("gemm_f64_t1 has no all-threads run"), "{text}");
+        assert!(text.contains("commit: abc1234"), "{text}");
+    }
+    assert!(md.lines().any(|l| l.starts_with("| shape") && l.contains("ours % of peak")), "{md}");
+    // f64 has no matrixmultiply column at all, so no placeholder is needed there.
+    let f64_table = render::group_table(group(&r, "gemm_f64_t1"), Style::Markdown).to_string();
+    assert!(!f64_table.contains("matrixmultiply"), "{f64_table}");
+    let json: serde_json::Value = serde_json::from_str(&render::json(&r).unwrap()).unwrap();
+    assert_eq!(json["groups"][0]["group"], "gemm_f32_t1");
+    assert_eq!(json["limits"]["fma_peak_gflops"]["f32"]["1"], 271.28);
+}

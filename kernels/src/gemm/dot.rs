@@ -116,7 +116,7 @@ pub(crate) unsafe fn dot_tile<S: Simd, const SS: usize>(d: &Dot<S::T>) {
 /// the small side must leave most of a vector idle in the broadcast kernels (at most half
 /// its lanes) and k must fill at least two vectors.
 pub(crate) fn suits(small: usize, k: usize, lanes: usize) -> bool {
-    small <= lanes / 2 && k >= 2 * lanes
+    small <= (lanes / 2).max(DOT_MAX_S) && k >= 2 * lanes
 }
 
 /// Runs the dot tiles over `P` rows `0..np` and all `ns` rows of Q, S at most

@@ -165,6 +165,7 @@ unsafe fn sequential<T: Element>(
                                 n: cols,
                                 alpha,
                                 beta,
+                                prefetch_c: beta != T::ZERO,
                             };
                             f(&tile);
                         }

@@ -88,12 +88,12 @@ fn exact_edges_f64() {
 }
 
 /// Random floats in [-1, 1): within the derived rounding bound, deep enough (k up to 700)
-/// that the default blocking splits k.
+/// that the packed path's default blocking splits k (KC ≤ 512).
 fn random_suite<T: Element>() {
     let mut rng = Rng(0x5EED_0003);
     let shapes = [(33, 65, 700), (100, 3, 600), (64, 64, 64), (65, 63, 17), (200, 150, 90)];
-    for isa in Isa::available() {
-        let cfg = Config { isa, par: Par::Seq, ..Config::default() };
+    for (isa, path) in Isa::available().into_iter().flat_map(|i| [(i, Path::Auto), (i, Path::Packed)]) {
+        let cfg = Config { isa, par: Par::Seq, path, ..Config::default() };
         for (i, &(m, n, k)) in shapes.iter().enumerate() {
             let a = Operand::<T>::new(m, k, Layout::READ[i % 8], |_, _| rng.unit());
             let b = Operand::<T>::new(k, n, Layout::READ[(i + 1) % 8], |_, _| rng.unit());

@@ -9,11 +9,11 @@
 //! lanes at the end. Every `D[r, s]` is computed by the same operation sequence whatever
 //! tile or thread holds it.
 
-use super::StridedMut;
 use super::buffer::{PackBuf, Slot};
 use super::driver::{MIN_FMAS_PER_THREAD, SendPtr, part, run_grid, threads_for};
 use super::packing::Strided;
 use super::table::Kernels;
+use super::{Par, StridedMut};
 use crate::Element;
 use crate::simd::Simd;
 
@@ -155,7 +155,7 @@ pub(crate) unsafe fn dot_block<T: Element>(table: &[DotFn<T>], np: usize, ns: us
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn try_dot<T: Element>(
     kern: &Kernels<T>,
-    threads: usize,
+    par: Par,
     (m, n, k): (usize, usize, usize),
     alpha: T,
     a: Strided<T>,
@@ -189,7 +189,7 @@ pub(crate) unsafe fn try_dot<T: Element>(
             (dst.cast_const(), k as isize)
         }
     };
-    let t = threads_for(threads, m * n * k, MIN_FMAS_PER_THREAD);
+    let t = threads_for(par, m * n * k, MIN_FMAS_PER_THREAD);
     let (pp, qp, out) = (SendPtr(p.ptr.cast_mut()), SendPtr(q_ptr.cast_mut()), SendPtr(c.ptr));
     run_grid(t, 1, |ti, _| {
         let (r0, r1) = part(np, DOT_R, t, ti);

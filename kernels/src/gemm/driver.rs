@@ -11,7 +11,7 @@ use super::kernel::Tile;
 use super::packed::packed;
 use super::packing::Strided;
 use super::table::{Kernels, kernels_for};
-use super::{Config, Path, StridedMut};
+use super::{Config, Par, Path, StridedMut};
 use crate::{CacheSizes, Element};
 use rayon::prelude::*;
 
@@ -61,26 +61,26 @@ pub(crate) unsafe fn gemm<T: Element>(
     let swap = c.rs != 1 && (c.cs == 1 || c.cs.unsigned_abs() < c.rs.unsigned_abs());
     let (m, n, a, b, c) = if swap { (n, m, b.t(), a.t(), c.t()) } else { (m, n, a, b, c) };
     let kern = kernels_for::<T>(cfg.isa);
-    let threads = cfg.par.threads();
+    let par = cfg.par;
     let auto = cfg.path == Path::Auto;
     let small = m * n * k <= DIRECT_MAX_MNK || k <= TINY_K;
     // SAFETY: (all arms) the operands satisfy this function's contract, which is what each
     // path requires; the orientation swap maps a valid problem to a valid problem.
     unsafe {
         if auto && n == 1 {
-            gemv(kern, threads, m, k, alpha, a, b.ptr, b.rs, beta, c.ptr, c.rs);
+            gemv(kern, par, m, k, alpha, a, b.ptr, b.rs, beta, c.ptr, c.rs);
         } else if auto && m == 1 {
-            gemv(kern, threads, n, k, alpha, b.t(), a.ptr, a.cs, beta, c.ptr, c.cs);
-        } else if auto && try_dot(kern, threads, (m, n, k), alpha, a, b, beta, c) {
+            gemv(kern, par, n, k, alpha, b.t(), a.ptr, a.cs, beta, c.ptr, c.cs);
+        } else if auto && try_dot(kern, par, (m, n, k), alpha, a, b, beta, c) {
             // Done: a skinny product as blocks of dot products.
         } else if a.rs == 1 && (cfg.path == Path::Direct || auto && (small || m <= 2 * kern.mr)) {
-            direct(kern, threads, (m, n, k), alpha, a, b, beta, c);
+            direct(kern, par, (m, n, k), alpha, a, b, beta, c);
         } else {
             let elem = size_of::<T>();
             let blocking = cfg
                 .blocking
                 .unwrap_or_else(|| Blocking::for_caches(CacheSizes::detected(), kern.mr, kern.nr, elem));
-            packed(kern, threads, blocking, (m, n, k), alpha, a, b, beta, c);
+            packed(kern, par, blocking, (m, n, k), alpha, a, b, beta, c);
         }
     }
 }
@@ -105,8 +105,12 @@ unsafe fn scale<T: Element>(m: usize, n: usize, beta: T, c: StridedMut<T>) {
 }
 
 /// Threads worth using for `work` units when each thread needs `min_per_thread`.
-pub(super) fn threads_for(requested: usize, work: usize, min_per_thread: usize) -> usize {
-    requested.min(work / min_per_thread).max(1)
+pub(super) fn threads_for(par: Par, work: usize, min_per_thread: usize) -> usize {
+    if work < 2 * min_per_thread {
+        // Too little work for two threads: skip even asking rayon for its pool size.
+        return 1;
+    }
+    par.threads().min(work / min_per_thread).max(1)
 }
 
 /// Splits `t` threads into a `tm × tn` grid over `mt × nt` tiles, choosing the
@@ -150,7 +154,7 @@ pub(super) fn part(len: usize, unit: usize, parts: usize, i: usize) -> (usize, u
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemv<T: Element>(
     kern: &Kernels<T>,
-    threads: usize,
+    par: Par,
     m: usize,
     k: usize,
     alpha: T,
@@ -161,7 +165,7 @@ unsafe fn gemv<T: Element>(
     y: *mut T,
     incy: isize,
 ) {
-    let t = threads_for(threads, m * k, MIN_GEMV_ELEMS_PER_THREAD);
+    let t = threads_for(par, m * k, MIN_GEMV_ELEMS_PER_THREAD);
     let contiguous_x;
     let (f, x, incx) = if a.rs == 1 {
         (kern.gemv_cols, x, incx)
@@ -184,7 +188,7 @@ unsafe fn gemv<T: Element>(
             .collect();
         let a = Strided { ptr: copy.as_ptr(), rs: 1, cs: m as isize };
         // SAFETY: the copy is a valid column-major A; the rest per the contract.
-        return unsafe { gemv(kern, threads, m, k, alpha, a, x, incx, beta, y, incy) };
+        return unsafe { gemv(kern, par, m, k, alpha, a, x, incx, beta, y, incy) };
     };
     let (xs, ys) = (SendPtr(x.cast_mut()), SendPtr(y));
     run_grid(t, 1, |ti, _| {
@@ -233,7 +237,7 @@ impl<T> SendPtr<T> {
 #[allow(clippy::too_many_arguments)]
 unsafe fn direct<T: Element>(
     kern: &Kernels<T>,
-    threads: usize,
+    par: Par,
     (m, n, k): (usize, usize, usize),
     alpha: T,
     a: Strided<T>,
@@ -242,7 +246,7 @@ unsafe fn direct<T: Element>(
     c: StridedMut<T>,
 ) {
     let (mr, nr, lanes) = (kern.mr, kern.nr, kern.lanes);
-    let t = threads_for(threads, m * n * k, MIN_FMAS_PER_THREAD);
+    let t = threads_for(par, m * n * k, MIN_FMAS_PER_THREAD);
     let block = |(i0, i1): (usize, usize), (j0, j1): (usize, usize)| {
         for jr in (j0..j1).step_by(nr) {
             let cols = nr.min(j1 - jr);
@@ -285,7 +289,7 @@ unsafe fn direct<T: Element>(
 
 #[cfg(test)]
 mod tests {
-    use super::{grid, part, threads_for};
+    use super::{Par, grid, part, threads_for};
 
     #[test]
     fn grid_prefers_balanced_splits() {
@@ -317,8 +321,9 @@ mod tests {
 
     #[test]
     fn threads_gated_by_work() {
-        assert_eq!(threads_for(8, 10, 100), 1);
-        assert_eq!(threads_for(8, 250, 100), 2);
-        assert_eq!(threads_for(2, 1 << 30, 100), 2);
+        assert_eq!(threads_for(Par::Threads(8), 10, 100), 1);
+        assert_eq!(threads_for(Par::Threads(8), 250, 100), 2);
+        assert_eq!(threads_for(Par::Threads(2), 1 << 30, 100), 2);
+        assert_eq!(threads_for(Par::Seq, 1 << 30, 100), 1);
     }
 }

@@ -8,13 +8,13 @@
 //! apart; otherwise it is read in place, block by block (its columns are already what a
 //! packed panel holds).
 
-use super::StridedMut;
 use super::blocking::Blocking;
 use super::buffer::{PackBuf, Slot};
 use super::driver::{MIN_FMAS_PER_THREAD, grid, part, run_grid, threads_for};
 use super::kernel::Tile;
 use super::packing::{Strided, pack_a, pack_b};
 use super::table::Kernels;
+use super::{Par, StridedMut};
 use crate::Element;
 
 /// Largest distance between A's columns, in bytes, at which A is still read in place: at
@@ -33,7 +33,7 @@ const A_IN_PLACE_MAX_COLUMN_BYTES: usize = 2048;
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn packed<T: Element>(
     kern: &Kernels<T>,
-    threads: usize,
+    par: Par,
     blocking: Blocking,
     (m, n, k): (usize, usize, usize),
     alpha: T,
@@ -43,7 +43,7 @@ pub(crate) unsafe fn packed<T: Element>(
     c: StridedMut<T>,
 ) {
     let (mr, nr) = (kern.mr, kern.nr);
-    let t = threads_for(threads, m * n * k, MIN_FMAS_PER_THREAD);
+    let t = threads_for(par, m * n * k, MIN_FMAS_PER_THREAD);
     if t == 1 {
         // SAFETY: the caller's contract.
         return unsafe { sequential(kern, blocking, (m, n, k), alpha, a, b, beta, c) };

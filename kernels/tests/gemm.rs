@@ -233,11 +233,21 @@ fn raw_door_matches_reference() {
     }
 }
 
-/// Skinny shapes (2–8 rows or columns, deep k) reach the dot-product path on every kernel
-/// path, with every operand layout: exact on integer inputs.
+/// Skinny shapes (2–8 rows or columns) reach the dot-product path (deep k, contiguous
+/// large operand) and the tall path (≤ 6 columns, column-major A, several tall tiles plus
+/// a remainder) on every kernel path, with every operand layout: exact on integer inputs.
 fn skinny<T: Element>() {
     let mut rng = Rng(0x5EED_0005);
-    let shapes = [(3, 200, 77), (200, 5, 65), (8, 90, 40), (6, 50, 33), (2, 300, 64), (33, 4, 100)];
+    let shapes = [
+        (3, 200, 77),
+        (200, 5, 65),
+        (8, 90, 40),
+        (6, 50, 33),
+        (2, 300, 64),
+        (33, 4, 100),
+        (300, 6, 50),
+        (517, 2, 33),
+    ];
     for isa in Isa::available() {
         let cfg = Config { isa, par: Par::Seq, ..Config::default() };
         for &shape in &shapes {

@@ -73,6 +73,8 @@ pub(crate) unsafe fn gemm<T: Element>(
             gemv(kern, par, n, k, alpha, b.t(), a.ptr, a.cs, beta, c.ptr, c.cs);
         } else if auto && try_dot(kern, par, (m, n, k), alpha, a, b, beta, c) {
             // Done: a skinny product as blocks of dot products.
+        } else if auto && a.rs == 1 && n <= TALL_MAX_N && m >= 2 * kern.mr {
+            tall(kern, par, (m, n, k), alpha, a, b, beta, c);
         } else if a.rs == 1 && (cfg.path == Path::Direct || auto && (small || m <= 2 * kern.mr)) {
             direct(kern, par, (m, n, k), alpha, a, b, beta, c);
         } else {
@@ -228,6 +230,71 @@ impl<T> SendPtr<T> {
     pub(super) fn get(self) -> *mut T {
         self.0
     }
+}
+
+/// Widest C handled by the tall path (the tall tile table's extent).
+const TALL_MAX_N: usize = 6;
+
+/// The tall path, for few columns (n ≤ 6) and a column-contiguous A: direct tiles of
+/// `tall_mv` vectors of rows down A, each reading its rows over the whole depth once.
+/// With A column-major and far between columns, every k-step of a tile lands on a new
+/// page; taller tiles touch each page for more bytes (measured on Zen 5, f64 m, n, k =
+/// 2304, 6, 768: see the commit introducing this path).
+///
+/// # Safety
+/// As for [`gemm`], plus `a.rs == 1` and `n <= TALL_MAX_N`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn tall<T: Element>(
+    kern: &Kernels<T>,
+    par: Par,
+    (m, n, k): (usize, usize, usize),
+    alpha: T,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: StridedMut<T>,
+) {
+    let (lanes, rows_per) = (kern.lanes, kern.tall_mv * kern.lanes);
+    let t = threads_for(par, m * n * k, MIN_FMAS_PER_THREAD);
+    run_grid(t, 1, |ti, _| {
+        let (i0, i1) = part(m, rows_per, t, ti);
+        let mut ir = i0;
+        while ir < i1 {
+            let left = i1 - ir;
+            // Whole tall tiles, then the remainder in ordinary direct tiles (at most
+            // 2 vectors each), so every tile's last vector is its only partial one.
+            let (f, rows) = if left >= rows_per {
+                (kern.tall[n - 1], rows_per)
+            } else {
+                let rows = left.min(kern.mr);
+                (kern.direct[rows.div_ceil(lanes) - 1][n - 1], rows)
+            };
+            // SAFETY: rows ir..ir+rows < m of A and C and all n ≤ 6 columns of B and C are
+            // inside the operands; threads own disjoint row ranges of C.
+            unsafe {
+                let tile = Tile {
+                    k,
+                    a: a.at(ir, 0),
+                    a_ks: a.cs,
+                    // `b.at(0, 0)`, not `b.ptr`: the closure then captures the (Sync)
+                    // view whole rather than its raw-pointer field.
+                    b: b.at(0, 0),
+                    rsb: b.rs,
+                    csb: b.cs,
+                    c: c.at(ir, 0),
+                    rsc: c.rs,
+                    csc: c.cs,
+                    m: rows,
+                    n,
+                    alpha,
+                    beta,
+                    prefetch_c: false,
+                };
+                f(&tile);
+            }
+            ir += rows;
+        }
+    });
 }
 
 /// The direct path: tiles read A (column-contiguous) and B in place.

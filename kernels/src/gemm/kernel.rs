@@ -16,8 +16,8 @@
 use crate::Element;
 use crate::simd::Simd;
 
-/// Largest `MV · LANES` over all kernels (AVX-512 f32: 2 × 16).
-pub(crate) const MAX_TILE_ROWS: usize = 32;
+/// Largest `MV · LANES` over all kernels (AVX-512 f32 tall tiles: 4 × 16).
+pub(crate) const MAX_TILE_ROWS: usize = 64;
 
 /// Everything one tile needs. Pointers are element pointers; strides are in elements.
 pub(crate) struct Tile<T> {

@@ -33,6 +33,12 @@ pub(crate) struct Kernels<T: 'static> {
     pub direct: [&'static [TileFn<T>]; 2],
     /// The packed full tile.
     pub packed: TileFn<T>,
+    /// Tall direct tiles (`tall_mv` vectors of rows, `N = 1..=6` columns), indexed `[n - 1]`,
+    /// for products with few columns: more rows per k-step means fewer pages touched
+    /// per byte of a column-major A (see `driver::tall`).
+    pub tall: &'static [TileFn<T>],
+    /// Vectors of rows in a tall tile.
+    pub tall_mv: usize,
     /// Dot-product tiles for skinny products, indexed `[S - 1]`.
     pub dot: &'static [DotFn<T>],
     /// Matrix-vector, columns form (`rsa = 1`).
@@ -43,7 +49,7 @@ pub(crate) struct Kernels<T: 'static> {
 
 /// Instantiates the kernels of one `Simd` type under one feature string.
 macro_rules! kernels {
-    ($S:ty, [$($feat:literal)?], nr = $nr:literal, [$($n:literal),+]) => {{
+    ($S:ty, [$($feat:literal)?], nr = $nr:literal, [$($n:literal),+], tall_mv = $tmv:literal) => {{
         type T = <$S as Simd>::T;
         macro_rules! one {
             ($mv:literal, $nn:literal, $packed:literal) => {{
@@ -86,6 +92,15 @@ macro_rules! kernels {
             nr: $nr,
             direct: [&[$(one!(1, $n, false)),+], &[$(one!(2, $n, false)),+]],
             packed: one!(2, $nr, true),
+            tall: &[
+                one!($tmv, 1, false),
+                one!($tmv, 2, false),
+                one!($tmv, 3, false),
+                one!($tmv, 4, false),
+                one!($tmv, 5, false),
+                one!($tmv, 6, false),
+            ],
+            tall_mv: $tmv,
             dot: &[dot!(1), dot!(2), dot!(3), dot!(4), dot!(5), dot!(6)],
             gemv_cols: gc as GemvFn<T>,
             gemv_rows: gr as GemvFn<T>,
@@ -93,20 +108,32 @@ macro_rules! kernels {
     }};
 }
 
-static PORTABLE_F32: Kernels<f32> = kernels!(PortableF32, [], nr = 6, [1, 2, 3, 4, 5, 6]);
-static PORTABLE_F64: Kernels<f64> = kernels!(PortableF64, [], nr = 6, [1, 2, 3, 4, 5, 6]);
+static PORTABLE_F32: Kernels<f32> = kernels!(PortableF32, [], nr = 6, [1, 2, 3, 4, 5, 6], tall_mv = 2);
+static PORTABLE_F64: Kernels<f64> = kernels!(PortableF64, [], nr = 6, [1, 2, 3, 4, 5, 6], tall_mv = 2);
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::*;
     use crate::simd::x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F64};
 
-    pub(super) static AVX2_F32: Kernels<f32> = kernels!(Avx2F32, ["avx2,fma"], nr = 6, [1, 2, 3, 4, 5, 6]);
-    pub(super) static AVX2_F64: Kernels<f64> = kernels!(Avx2F64, ["avx2,fma"], nr = 6, [1, 2, 3, 4, 5, 6]);
-    pub(super) static AVX512_F32: Kernels<f32> =
-        kernels!(Avx512F32, ["avx512f,avx2,fma"], nr = 12, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-    pub(super) static AVX512_F64: Kernels<f64> =
-        kernels!(Avx512F64, ["avx512f,avx2,fma"], nr = 12, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    pub(super) static AVX2_F32: Kernels<f32> =
+        kernels!(Avx2F32, ["avx2,fma"], nr = 6, [1, 2, 3, 4, 5, 6], tall_mv = 2);
+    pub(super) static AVX2_F64: Kernels<f64> =
+        kernels!(Avx2F64, ["avx2,fma"], nr = 6, [1, 2, 3, 4, 5, 6], tall_mv = 2);
+    pub(super) static AVX512_F32: Kernels<f32> = kernels!(
+        Avx512F32,
+        ["avx512f,avx2,fma"],
+        nr = 12,
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+        tall_mv = 4
+    );
+    pub(super) static AVX512_F64: Kernels<f64> = kernels!(
+        Avx512F64,
+        ["avx512f,avx2,fma"],
+        nr = 12,
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+        tall_mv = 4
+    );
 }
 
 /// The kernel table of `isa` for `T`. Callers must have checked

@@ -238,8 +238,8 @@ const TALL_MAX_N: usize = 6;
 /// The tall path, for few columns (n ≤ 6) and a column-contiguous A: direct tiles of
 /// `tall_mv` vectors of rows down A, each reading its rows over the whole depth once.
 /// With A column-major and far between columns, every k-step of a tile lands on a new
-/// page; taller tiles touch each page for more bytes (measured on Zen 5, f64 m, n, k =
-/// 2304, 6, 768: see the commit introducing this path).
+/// page; taller tiles touch each page for more bytes. Measured on Zen 5 at m, n, k =
+/// 2304, 6, 768 (GFLOP/s, tall vs 2-vector direct tiles): f64 96 vs 66, f32 245 vs 200.
 ///
 /// # Safety
 /// As for [`gemm`], plus `a.rs == 1` and `n <= TALL_MAX_N`.

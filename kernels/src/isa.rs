@@ -12,6 +12,12 @@ use std::sync::OnceLock;
 ///
 /// Read once, on the first call that needs the ISA. Forcing a path the host cannot run
 /// panics with a message naming the variable and the missing feature.
+///
+/// ```
+/// // `NUMCORE_ISA=portable cargo test` runs everything on the portable path.
+/// assert_eq!(kernels::ISA_ENV, "NUMCORE_ISA");
+/// assert_eq!("AVX2".parse::<kernels::Isa>(), Ok(kernels::Isa::Avx2Fma));
+/// ```
 pub const ISA_ENV: &str = "NUMCORE_ISA";
 
 /// A kernel path: which instruction set the micro-kernels use.

@@ -8,6 +8,13 @@
 use std::fmt;
 
 /// Why a view could not be built. The message names the offending shape and strides.
+///
+/// ```
+/// let data = [0.0f32; 5];
+/// let err = kernels::MatRef::try_with_offset(&data, 0, 2, 3, 3, 1).unwrap_err();
+/// assert_eq!(err.to_string(), "a 2×3 view with strides (rs=3, cs=1) starting at offset 0 \
+///                              does not fit in a slice of length 5");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LayoutError {
     /// Some element index falls outside the slice (or the index arithmetic overflows).

@@ -65,6 +65,13 @@ impl Par {
 }
 
 /// Why a GEMM call was refused. The message names the shapes involved.
+///
+/// ```
+/// use kernels::GemmError;
+/// let e = GemmError::ShapeMismatch { a: (2, 3), b: (4, 5), c: (2, 5) };
+/// assert_eq!(e.to_string(),
+///            "gemm shape mismatch: A is 2×3, B is 4×5, C is 2×5 (need A m×k, B k×n, C m×n)");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GemmError {
     /// Inner or outer dimensions disagree.
@@ -100,6 +107,21 @@ impl std::error::Error for GemmError {}
 
 /// Which algorithm a call uses. [`Path::Auto`] is what [`gemm`] does; the others exist so
 /// tests and benchmarks can reach every branch on small inputs.
+///
+/// ```
+/// use kernels::{gemm_with, Config, MatMut, MatRef, Path};
+/// let (a, b) = ([1.0f64, 2.0, 3.0, 4.0], [5.0f64, 6.0, 7.0, 8.0]);
+/// let mut results = Vec::new();
+/// for path in [Path::Auto, Path::Direct, Path::Packed] {
+///     let mut c = [0.0f64; 4];
+///     let cfg = Config { path, ..Config::default() };
+///     gemm_with(&cfg, 1.0, MatRef::col_major(&a, 2, 2), MatRef::col_major(&b, 2, 2),
+///               0.0, MatMut::col_major(&mut c, 2, 2)).unwrap();
+///     results.push(c);
+/// }
+/// // Every algorithm computes the same product: [[1, 3], [2, 4]]·[[5, 7], [6, 8]].
+/// assert!(results.iter().all(|c| *c == [23.0, 34.0, 31.0, 46.0]));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Path {
     /// Matrix-vector kernels for m = 1 or n = 1, the direct path for small or shallow

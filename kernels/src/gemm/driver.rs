@@ -27,11 +27,12 @@ const DIRECT_MAX_MNK: usize = 256 * 256 * 256;
 /// Depths at most this take the direct path at any m, n: a `k`-deep A micro-panel
 /// (`MR × k`) stays in L1 across a whole row of tiles, and C's traffic dominates.
 const TINY_K: usize = 16;
-/// Minimum multiply-adds per thread before a second thread is used: 2²⁰ (≈ 2 MFLOP, about
-/// 8 µs on one AVX-512 core). Waking a rayon worker and joining costs a few µs; measured on
-/// 2 Zen 5 cores, two threads at n = 128 (2²¹ in total) gave 284 vs 250 GFLOP/s (f32) and
-/// 180 vs 123 (f64), and n = 100 (below two threads' worth) stays on one.
-pub(super) const MIN_FMAS_PER_THREAD: usize = 1 << 20;
+/// Minimum multiply-adds per thread before a second thread is used: 2²¹ (≈ 4 MFLOP, about
+/// 16 µs on one AVX-512 core). Waking a rayon worker and joining costs several µs and
+/// varies: at n = 128 (2²¹ in total) two threads measured anywhere from 1.14× (a tight
+/// loop) to 0.84× (criterion, f32) of one, so n = 128 stays on one thread; from n ≈ 160 two
+/// threads pay reliably.
+pub(super) const MIN_FMAS_PER_THREAD: usize = 1 << 21;
 /// Minimum elements of A per thread for the memory-bound matrix-vector paths.
 const MIN_GEMV_ELEMS_PER_THREAD: usize = 1 << 17;
 

@@ -11,9 +11,8 @@
 
 use super::buffer::{PackBuf, Slot};
 use super::driver::{MIN_FMAS_PER_THREAD, SendPtr, part, run_grid, threads_for};
-use super::packing::Strided;
 use super::table::Kernels;
-use super::{Par, StridedMut};
+use super::{Par, Problem};
 use crate::Element;
 use crate::simd::Simd;
 
@@ -124,7 +123,6 @@ pub(crate) fn suits(small: usize, k: usize, lanes: usize) -> bool {
 ///
 /// # Safety
 /// As for [`dot_tile`], for the whole `np × ns` output.
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn dot_block<T: Element>(table: &[DotFn<T>], np: usize, ns: usize, base: &Dot<T>) {
     for s0 in (0..ns).step_by(DOT_MAX_S) {
         let ss = DOT_MAX_S.min(ns - s0);
@@ -152,17 +150,8 @@ pub(crate) unsafe fn dot_block<T: Element>(table: &[DotFn<T>], np: usize, ns: us
 ///
 /// # Safety
 /// As for `driver::gemm`.
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn try_dot<T: Element>(
-    kern: &Kernels<T>,
-    par: Par,
-    (m, n, k): (usize, usize, usize),
-    alpha: T,
-    a: Strided<T>,
-    b: Strided<T>,
-    beta: T,
-    c: StridedMut<T>,
-) -> bool {
+pub(crate) unsafe fn try_dot<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) -> bool {
+    let Problem { m, n, k, alpha, a, b, beta, c } = g;
     let lanes = kern.lanes;
     // (P, Q, np, ns, out strides along P's rows and Q's rows)
     let (p, q, np, ns, rs_out, cs_out) = if suits(n, k, lanes) && a.cs == 1 {

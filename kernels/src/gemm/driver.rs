@@ -11,7 +11,7 @@ use super::kernel::Tile;
 use super::packed::packed;
 use super::packing::Strided;
 use super::table::{Kernels, kernels_for};
-use super::{Config, Par, Path, StridedMut};
+use super::{Config, Par, Path, Problem, StridedMut};
 use crate::{CacheSizes, Element};
 use rayon::prelude::*;
 
@@ -41,15 +41,8 @@ const MIN_GEMV_ELEMS_PER_THREAD: usize = 1 << 17;
 /// # Safety
 /// A (`m × k`), B (`k × n`) and C (`m × n`) are valid for their strides; C's elements are
 /// distinct addresses that overlap neither A nor B; nothing else accesses C meanwhile.
-pub(crate) unsafe fn gemm<T: Element>(
-    cfg: &Config,
-    (m, n, k): (usize, usize, usize),
-    alpha: T,
-    a: Strided<T>,
-    b: Strided<T>,
-    beta: T,
-    c: StridedMut<T>,
-) {
+pub(crate) unsafe fn gemm<T: Element>(cfg: &Config, g: Problem<T>) {
+    let Problem { m, n, k, alpha, a, b, beta, c } = g;
     if m == 0 || n == 0 {
         return;
     }
@@ -73,18 +66,18 @@ pub(crate) unsafe fn gemm<T: Element>(
             gemv(kern, par, m, k, alpha, a, b.ptr, b.rs, beta, c.ptr, c.rs);
         } else if auto && m == 1 {
             gemv(kern, par, n, k, alpha, b.t(), a.ptr, a.cs, beta, c.ptr, c.cs);
-        } else if auto && try_dot(kern, par, (m, n, k), alpha, a, b, beta, c) {
+        } else if auto && try_dot(kern, par, g) {
             // Done: a skinny product as blocks of dot products.
         } else if auto && a.rs == 1 && n <= TALL_MAX_N && m >= 2 * kern.mr {
-            tall(kern, par, (m, n, k), alpha, a, b, beta, c);
+            tall(kern, par, g);
         } else if a.rs == 1 && (cfg.path == Path::Direct || auto && (small || m <= 2 * kern.mr)) {
-            direct(kern, par, (m, n, k), alpha, a, b, beta, c);
+            direct(kern, par, g);
         } else {
             let elem = size_of::<T>();
             let blocking = cfg
                 .blocking
                 .unwrap_or_else(|| Blocking::for_caches(CacheSizes::detected(), kern.mr, kern.nr, elem));
-            packed(kern, par, blocking, (m, n, k), alpha, a, b, beta, c);
+            packed(kern, par, blocking, g);
         }
     }
 }
@@ -182,9 +175,8 @@ unsafe fn gemv<T: Element>(
             (kern.gemv_rows, contiguous_x.as_ptr(), 1)
         }
     } else {
-        // Neither stride is unit: present A as k × m columns-form? No: gather each row
-        // into a contiguous copy would cost as much as the product, so use the columns
-        // kernel on a contiguous copy of A (one pass, then one streaming pass).
+        // Neither stride is unit: copy A column-major (one strided pass, the same reads
+        // the product itself would make) and run the columns kernel on the copy.
         let copy: Vec<T> = (0..k)
             .flat_map(|p| (0..m).map(move |i| (i, p)))
             // SAFETY: (i, p) inside A.
@@ -245,17 +237,8 @@ const TALL_MAX_N: usize = 6;
 ///
 /// # Safety
 /// As for [`gemm`], plus `a.rs == 1` and `n <= TALL_MAX_N`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn tall<T: Element>(
-    kern: &Kernels<T>,
-    par: Par,
-    (m, n, k): (usize, usize, usize),
-    alpha: T,
-    a: Strided<T>,
-    b: Strided<T>,
-    beta: T,
-    c: StridedMut<T>,
-) {
+unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
+    let Problem { m, n, k, alpha, a, b, beta, c } = g;
     let (lanes, rows_per) = (kern.lanes, kern.tall_mv * kern.lanes);
     let t = threads_for(par, m * n * k, MIN_FMAS_PER_THREAD);
     run_grid(t, 1, |ti, _| {
@@ -303,17 +286,8 @@ unsafe fn tall<T: Element>(
 ///
 /// # Safety
 /// As for [`gemm`], plus `a.rs == 1`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn direct<T: Element>(
-    kern: &Kernels<T>,
-    par: Par,
-    (m, n, k): (usize, usize, usize),
-    alpha: T,
-    a: Strided<T>,
-    b: Strided<T>,
-    beta: T,
-    c: StridedMut<T>,
-) {
+unsafe fn direct<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
+    let Problem { m, n, k, alpha, a, b, beta, c } = g;
     let (mr, nr, lanes) = (kern.mr, kern.nr, kern.lanes);
     let t = threads_for(par, m * n * k, MIN_FMAS_PER_THREAD);
     let block = |(i0, i1): (usize, usize), (j0, j1): (usize, usize)| {

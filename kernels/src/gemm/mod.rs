@@ -161,6 +161,20 @@ impl Default for Config {
     }
 }
 
+/// One GEMM problem as the driver sees it: `C ← α·A·B + β·C` with A `m × k`, B `k × n`,
+/// C `m × n`, each a strided view.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Problem<T> {
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+    pub alpha: T,
+    pub a: Strided<T>,
+    pub b: Strided<T>,
+    pub beta: T,
+    pub c: StridedMut<T>,
+}
+
 /// A strided mutable matrix for the driver: `(i, j)` at `ptr + i·rs + j·cs`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct StridedMut<T> {
@@ -278,6 +292,6 @@ pub fn gemm_with<T: Element>(
     // SAFETY: the views were validated on construction (every element in bounds, C without
     // self-overlap); C is borrowed mutably, so it overlaps neither A nor B, and nothing else
     // touches it during the call.
-    unsafe { driver::gemm(cfg, (m, n, k), alpha, a, b, beta, c) };
+    unsafe { driver::gemm(cfg, Problem { m, n, k, alpha, a, b, beta, c }) };
     Ok(())
 }

@@ -14,7 +14,7 @@ use super::driver::{MIN_FMAS_PER_THREAD, grid, part, run_grid, threads_for};
 use super::kernel::Tile;
 use super::packing::{Strided, pack_a, pack_b};
 use super::table::Kernels;
-use super::{Par, StridedMut};
+use super::{Par, Problem, StridedMut};
 use crate::Element;
 
 /// Largest distance between A's columns, in bytes, at which A is still read in place: at
@@ -30,23 +30,13 @@ const A_IN_PLACE_MAX_COLUMN_BYTES: usize = 2048;
 /// # Safety
 /// A (`m × k`), B (`k × n`) and C (`m × n`) are valid for their strides; C's elements are
 /// distinct addresses that overlap neither A nor B; nothing else accesses C meanwhile.
-#[allow(clippy::too_many_arguments)]
-pub(crate) unsafe fn packed<T: Element>(
-    kern: &Kernels<T>,
-    par: Par,
-    blocking: Blocking,
-    (m, n, k): (usize, usize, usize),
-    alpha: T,
-    a: Strided<T>,
-    b: Strided<T>,
-    beta: T,
-    c: StridedMut<T>,
-) {
+pub(crate) unsafe fn packed<T: Element>(kern: &Kernels<T>, par: Par, blocking: Blocking, g: Problem<T>) {
+    let Problem { m, n, k, a, b, c, .. } = g;
     let (mr, nr) = (kern.mr, kern.nr);
     let t = threads_for(par, m * n * k, MIN_FMAS_PER_THREAD);
     if t == 1 {
         // SAFETY: the caller's contract.
-        return unsafe { sequential(kern, blocking, (m, n, k), alpha, a, b, beta, c) };
+        return unsafe { sequential(kern, blocking, g) };
     }
     let (tm, tn) = grid(t, m.div_ceil(mr), n.div_ceil(nr));
     run_grid(tm, tn, |ti, tj| {
@@ -60,7 +50,7 @@ pub(crate) unsafe fn packed<T: Element>(
         unsafe {
             let (a, b) = (Strided { ptr: a.at(i0, 0), ..a }, Strided { ptr: b.at(0, j0), ..b });
             let c = StridedMut { ptr: c.at(i0, j0), ..c };
-            sequential(kern, blocking, (i1 - i0, j1 - j0, k), alpha, a, b, beta, c);
+            sequential(kern, blocking, Problem { m: i1 - i0, n: j1 - j0, a, b, c, ..g });
         }
     });
 }
@@ -69,17 +59,8 @@ pub(crate) unsafe fn packed<T: Element>(
 ///
 /// # Safety
 /// As for [`packed`].
-#[allow(clippy::too_many_arguments)]
-unsafe fn sequential<T: Element>(
-    kern: &Kernels<T>,
-    blocking: Blocking,
-    (m, n, k): (usize, usize, usize),
-    alpha: T,
-    a: Strided<T>,
-    b: Strided<T>,
-    beta: T,
-    c: StridedMut<T>,
-) {
+unsafe fn sequential<T: Element>(kern: &Kernels<T>, blocking: Blocking, g: Problem<T>) {
+    let Problem { m, n, k, alpha, a, b, beta, c } = g;
     let (mr, nr, lanes) = (kern.mr, kern.nr, kern.lanes);
     let elem = size_of::<T>();
     // Round caller-supplied sizes to whole micro-panels.

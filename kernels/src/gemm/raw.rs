@@ -2,7 +2,7 @@
 
 use super::driver;
 use super::packing::Strided;
-use super::{Config, StridedMut};
+use super::{Config, Problem, StridedMut};
 
 macro_rules! raw_gemm {
     ($name:ident, $t:ty) => {
@@ -53,7 +53,7 @@ macro_rules! raw_gemm {
             let b = Strided { ptr: b, rs: rsb, cs: csb };
             let c = StridedMut { ptr: c, rs: rsc, cs: csc };
             // SAFETY: the caller's obligations above are exactly the driver's contract.
-            unsafe { driver::gemm(&Config::default(), (m, n, k), alpha, a, b, beta, c) }
+            unsafe { driver::gemm(&Config::default(), Problem { m, n, k, alpha, a, b, beta, c }) }
         }
     };
 }

@@ -55,6 +55,7 @@ pub(crate) unsafe fn gemm<T: Element>(cfg: &Config, g: Problem<T>) {
     // Orient so that C's rows are (closer to) unit stride: Cᵀ = Bᵀ·Aᵀ.
     let swap = c.rs != 1 && (c.cs == 1 || c.cs.unsigned_abs() < c.rs.unsigned_abs());
     let (m, n, a, b, c) = if swap { (n, m, b.t(), a.t(), c.t()) } else { (m, n, a, b, c) };
+    let g = Problem { m, n, a, b, c, ..g };
     let kern = kernels_for::<T>(cfg.isa);
     let par = cfg.par;
     let auto = cfg.path == Path::Auto;

@@ -10,7 +10,7 @@
 //! tile or thread holds it.
 
 use super::buffer::{PackBuf, Slot};
-use super::driver::{MIN_FMAS_PER_THREAD, SendPtr, part, run_grid, threads_for};
+use super::driver::{MIN_FMAS_PER_THREAD, SendPtr, fmas, part, run_grid, threads_for};
 use super::table::Kernels;
 use super::{Par, Problem};
 use crate::Element;
@@ -178,7 +178,7 @@ pub(crate) unsafe fn try_dot<T: Element>(kern: &Kernels<T>, par: Par, g: Problem
             (dst.cast_const(), k as isize)
         }
     };
-    let t = threads_for(par, m * n * k, MIN_FMAS_PER_THREAD);
+    let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
     let (pp, qp, out) = (SendPtr(p.ptr.cast_mut()), SendPtr(q_ptr.cast_mut()), SendPtr(c.ptr));
     run_grid(t, 1, |ti, _| {
         let (r0, r1) = part(np, DOT_R, t, ti);

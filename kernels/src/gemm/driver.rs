@@ -19,11 +19,9 @@ use rayon::prelude::*;
 /// then sit in L2 (256³ f32 is 3 × 256 KiB) and a k-deep B column panel in L1, so packing
 /// buys no locality and its copy is not amortised. Measured on Zen 5 (GFLOP/s, direct vs
 /// packed): f32 n = 256: 260 vs 249; f64 n = 256: 125 vs 117; f64 n = 512: 111 vs 117.
+/// So do products with m ≤ 2·MR at any size: each element of B is then read at most twice,
+/// and copying B costs more than it saves (259 vs 221 f32 at m, n, k = 64, 256, 784).
 const DIRECT_MAX_MNK: usize = 256 * 256 * 256;
-/// (Also direct: m ≤ 2·MR, where each element of B is read at most twice, so copying B
-/// into a packed panel costs more than it saves: measured 259 vs 221 GFLOP/s at
-/// m, n, k = 64, 256, 784.)
-///
 /// Depths at most this take the direct path at any m, n: a `k`-deep A micro-panel
 /// (`MR × k`) stays in L1 across a whole row of tiles, and C's traffic dominates.
 const TINY_K: usize = 16;
@@ -59,7 +57,7 @@ pub(crate) unsafe fn gemm<T: Element>(cfg: &Config, g: Problem<T>) {
     let kern = kernels_for::<T>(cfg.isa);
     let par = cfg.par;
     let auto = cfg.path == Path::Auto;
-    let small = m * n * k <= DIRECT_MAX_MNK || k <= TINY_K;
+    let small = fmas(m, n, k) <= DIRECT_MAX_MNK || k <= TINY_K;
     // SAFETY: (all arms) the operands satisfy this function's contract, which is what each
     // path requires; the orientation swap maps a valid problem to a valid problem.
     unsafe {
@@ -100,6 +98,12 @@ unsafe fn scale<T: Element>(m: usize, n: usize, beta: T, c: StridedMut<T>) {
             }
         }
     }
+}
+
+/// Multiply-adds of an `m × n × k` product, saturating: zero-stride views can describe
+/// products whose count overflows `usize` (they only ever compare against thresholds).
+pub(super) fn fmas(m: usize, n: usize, k: usize) -> usize {
+    m.saturating_mul(n).saturating_mul(k)
 }
 
 /// Threads worth using for `work` units when each thread needs `min_per_thread`.
@@ -163,7 +167,7 @@ unsafe fn gemv<T: Element>(
     y: *mut T,
     incy: isize,
 ) {
-    let t = threads_for(par, m * k, MIN_GEMV_ELEMS_PER_THREAD);
+    let t = threads_for(par, fmas(m, 1, k), MIN_GEMV_ELEMS_PER_THREAD);
     let contiguous_x;
     let (f, x, incx) = if a.rs == 1 {
         (kern.gemv_cols, x, incx)
@@ -241,7 +245,7 @@ const TALL_MAX_N: usize = 6;
 unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
     let Problem { m, n, k, alpha, a, b, beta, c } = g;
     let (lanes, rows_per) = (kern.lanes, kern.tall_mv * kern.lanes);
-    let t = threads_for(par, m * n * k, MIN_FMAS_PER_THREAD);
+    let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
     run_grid(t, 1, |ti, _| {
         let (i0, i1) = part(m, rows_per, t, ti);
         let mut ir = i0;
@@ -290,7 +294,7 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
 unsafe fn direct<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
     let Problem { m, n, k, alpha, a, b, beta, c } = g;
     let (mr, nr, lanes) = (kern.mr, kern.nr, kern.lanes);
-    let t = threads_for(par, m * n * k, MIN_FMAS_PER_THREAD);
+    let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
     let block = |(i0, i1): (usize, usize), (j0, j1): (usize, usize)| {
         for jr in (j0..j1).step_by(nr) {
             let cols = nr.min(j1 - jr);
@@ -333,7 +337,7 @@ unsafe fn direct<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{Par, grid, part, threads_for};
+    use super::{Par, fmas, grid, part, threads_for};
 
     #[test]
     fn grid_prefers_balanced_splits() {
@@ -361,6 +365,13 @@ mod tests {
                 assert_eq!(next, len);
             }
         }
+    }
+
+    #[test]
+    fn work_count_saturates() {
+        assert_eq!(fmas(3, 4, 5), 60);
+        assert_eq!(fmas(usize::MAX / 2, 3, 1), usize::MAX);
+        assert_eq!(fmas(1 << 40, 1 << 40, 0), 0);
     }
 
     #[test]

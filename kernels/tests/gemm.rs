@@ -268,3 +268,18 @@ fn skinny_f32() {
 fn skinny_f64() {
     skinny::<f64>();
 }
+
+/// Column-major A whose columns lie more than 2 KiB apart is packed (not read in place) on
+/// the packed path, through the fixed-size panel copies for full panels and the general
+/// copy for the last, partial one: 520 rows (f32: 2080 bytes apart; 520 = 16·32 + 8).
+#[test]
+fn packed_path_packs_far_apart_columns() {
+    let mut rng = Rng(0x5EED_0006);
+    for isa in Isa::available() {
+        let cfg = Config { isa, par: Par::Seq, path: Path::Packed, ..Config::default() };
+        for la in [Layout::ColMajor, Layout::PaddedCols(3)] {
+            exact_case::<f32>(&mut rng, &cfg, (520, 70, 40), [la, Layout::ColMajor, Layout::ColMajor]);
+            exact_case::<f64>(&mut rng, &cfg, (300, 70, 40), [la, Layout::RowMajor, Layout::PaddedCols(1)]);
+        }
+    }
+}

@@ -57,7 +57,18 @@ pub(crate) unsafe fn pack_a<T: Element>(mc: usize, kc: usize, a: Strided<T>, mr:
         // SAFETY: every read is an `A(i0 + i, p)` with `i < rows`, `p < kc`; every write is
         // `out[p·mr + i]` with `i < mr`, `p < kc`: both in bounds per the contract.
         unsafe {
-            if a.rs == 1 {
+            if a.rs == 1 && rows == mr && matches!(mr, 16 | 32) {
+                // Full panels of the common heights: fixed-size copies compile to a few
+                // vector moves instead of a `memcpy` call per k-step.
+                for p in 0..kc {
+                    let (src, o) = (a.at(i0, p), out.add(p * mr));
+                    if mr == 16 {
+                        o.cast::<[T; 16]>().write_unaligned(src.cast::<[T; 16]>().read_unaligned());
+                    } else {
+                        o.cast::<[T; 32]>().write_unaligned(src.cast::<[T; 32]>().read_unaligned());
+                    }
+                }
+            } else if a.rs == 1 {
                 for p in 0..kc {
                     let src = a.at(i0, p);
                     let o = out.add(p * mr);

@@ -19,6 +19,9 @@ use crate::simd::Simd;
 /// Rows of P per tile. Two rows × up to six of Q is 12 accumulators: measured on Zen 5,
 /// 3 × 6 and 4 × 6 made LLVM spill accumulators inside the loop and ran 25–35% slower.
 pub(crate) const DOT_R: usize = 2;
+/// Largest copy of the small operand, in elements (16 Mi: 64 MiB of f32), the dot path
+/// makes; beyond it the product goes to the other paths.
+const DOT_MAX_COPY: usize = 1 << 24;
 /// Largest S (rows of Q per tile) a kernel exists for.
 pub(crate) const DOT_MAX_S: usize = 6;
 
@@ -163,7 +166,12 @@ pub(crate) unsafe fn try_dot<T: Element>(kern: &Kernels<T>, par: Par, g: Problem
     } else {
         return false;
     };
-    // Q must have contiguous rows: copy the small operand (ns × k) when it does not.
+    // Q must have contiguous rows: copy the small operand (ns × k) when it does not —
+    // unless that copy would be huge (zero strides can make k enormous); other paths
+    // then serve, with buffers bounded by the blocking.
+    if q.cs != 1 && ns.saturating_mul(k) > DOT_MAX_COPY {
+        return false;
+    }
     let mut copy = (q.cs != 1).then(|| PackBuf::take(Slot::A, ns * k * size_of::<T>()));
     let (q_ptr, ldq) = match copy.as_mut() {
         None => (q.ptr, q.rs),

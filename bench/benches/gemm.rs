@@ -25,53 +25,22 @@ trait Elem: kernels::Element + faer::traits::ComplexField + Copy {
     fn mm(m: usize, k: usize, n: usize, a: &[Self], b: &[Self], c: &mut [Self]);
 }
 
-impl Elem for f32 {
-    fn mm(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-        // SAFETY: a, b, c are column-major m×k, k×n, m×n buffers of exactly that size.
-        unsafe {
-            matrixmultiply::sgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.as_ptr(),
-                1,
-                m as isize,
-                b.as_ptr(),
-                1,
-                k as isize,
-                0.0,
-                c.as_mut_ptr(),
-                1,
-                m as isize,
-            )
+/// Implements [`Elem`] with matrixmultiply's entry point for the type.
+macro_rules! elem {
+    ($t:ty, $gemm:path) => {
+        impl Elem for $t {
+            fn mm(m: usize, k: usize, n: usize, a: &[$t], b: &[$t], c: &mut [$t]) {
+                let (am, ak) = (m as isize, k as isize);
+                // SAFETY: a, b, c are column-major m×k, k×n, m×n buffers of exactly that size.
+                unsafe {
+                    $gemm(m, k, n, 1.0, a.as_ptr(), 1, am, b.as_ptr(), 1, ak, 0.0, c.as_mut_ptr(), 1, am)
+                }
+            }
         }
-    }
+    };
 }
-
-impl Elem for f64 {
-    fn mm(m: usize, k: usize, n: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
-        // SAFETY: as for f32.
-        unsafe {
-            matrixmultiply::dgemm(
-                m,
-                k,
-                n,
-                1.0,
-                a.as_ptr(),
-                1,
-                m as isize,
-                b.as_ptr(),
-                1,
-                k as isize,
-                0.0,
-                c.as_mut_ptr(),
-                1,
-                m as isize,
-            )
-        }
-    }
-}
+elem!(f32, matrixmultiply::sgemm);
+elem!(f64, matrixmultiply::dgemm);
 
 /// Deterministic values in [-1, 1).
 fn fill<T: kernels::Element>(len: usize, seed: u64) -> Vec<T> {

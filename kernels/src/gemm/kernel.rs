@@ -4,10 +4,11 @@
 //! whole `MV·LANES × N` accumulator block held in registers. A is read one k-step at a time
 //! as `MV` vectors of rows (unit stride within a step, `a_ks` between steps); B one
 //! element at a time, broadcast. Two flavours share this body:
-//! - **packed**: A and B come from the packing buffers (`a_ks = MR`, B panel `k × NR`
-//!   row-major), both zero-padded, so every load is a full vector;
-//! - **direct**: A and B are the caller's matrices (A column-contiguous), read in place
-//!   with a masked load for a partial last vector: no packing and no allocation.
+//! - **packed**: B is a k-major packed micro-panel (`NR` elements per k-step, compile-time
+//!   stride) and A a full or zero-padded panel, so every load is a full vector;
+//! - **direct**: B at any run-time strides and A with a masked load for a partial last
+//!   vector. It reads the caller's matrices in place (the direct and tall paths) and
+//!   also column-panel packed B with in-place or packed A (the packed path).
 //!
 //! Writing the tile back is shared: vector (masked at the edge) when C's rows are unit
 //! stride, otherwise through a stack buffer with the same rounding (`fma_scalar`), so a

@@ -1,10 +1,11 @@
 //! The element types the kernels serve: `f32` and `f64`.
 
 use std::fmt::Debug;
-use std::ops::{Add, Mul, Sub};
+use std::ops::{Add, Div, Mul, Neg, Sub};
 
 mod sealed {
-    pub trait Sealed {}
+    /// Sealing, and the element-wise kernels' per-type constants and vector paths.
+    pub trait Sealed: crate::ew::dispatch::Paths {}
     impl Sealed for f32 {}
     impl Sealed for f64 {}
 }
@@ -28,6 +29,8 @@ pub trait Element:
     + Add<Output = Self>
     + Sub<Output = Self>
     + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
 {
     /// Additive identity.
     const ZERO: Self;

@@ -21,6 +21,7 @@
 
 mod cache;
 mod element;
+pub mod ew;
 pub mod gemm;
 mod isa;
 mod simd;

@@ -10,6 +10,11 @@ use crate::Element;
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86;
 
+pub(crate) mod math;
+#[cfg(target_arch = "x86_64")]
+mod math_x86;
+pub(crate) mod widen;
+
 pub(crate) mod portable;
 
 /// Vector operations of one instruction set on one element type.
@@ -20,7 +25,7 @@ pub(crate) mod portable;
 /// `#[target_feature]` function enabling it, reached after [`crate::Isa::is_available`]
 /// returned true. Implementations must make `load_masked`/`store_masked` touch only the
 /// first `n` lanes' memory, and `fma_scalar` round exactly as one lane of `fma`.
-pub(crate) unsafe trait Simd: Copy + 'static {
+pub unsafe trait Simd: Copy + 'static {
     /// The element type.
     type T: Element;
     /// A vector of `LANES` elements.

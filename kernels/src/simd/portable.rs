@@ -9,10 +9,10 @@ use wide::{f32x8, f64x4};
 
 /// Portable `f32`: 8 lanes.
 #[derive(Clone, Copy)]
-pub(crate) struct PortableF32;
+pub struct PortableF32;
 /// Portable `f64`: 4 lanes.
 #[derive(Clone, Copy)]
-pub(crate) struct PortableF64;
+pub struct PortableF64;
 
 macro_rules! portable_impl {
     ($name:ident, $t:ty, $v:ty, $lanes:literal) => {

@@ -9,16 +9,16 @@ use std::arch::x86_64::*;
 
 /// AVX2+FMA `f32`: 8 lanes in a `ymm` register.
 #[derive(Clone, Copy)]
-pub(crate) struct Avx2F32;
+pub struct Avx2F32;
 /// AVX2+FMA `f64`: 4 lanes in a `ymm` register.
 #[derive(Clone, Copy)]
-pub(crate) struct Avx2F64;
+pub struct Avx2F64;
 /// AVX-512F `f32`: 16 lanes in a `zmm` register.
 #[derive(Clone, Copy)]
-pub(crate) struct Avx512F32;
+pub struct Avx512F32;
 /// AVX-512F `f64`: 8 lanes in a `zmm` register.
 #[derive(Clone, Copy)]
-pub(crate) struct Avx512F64;
+pub struct Avx512F64;
 
 /// Implements the methods whose intrinsics differ only by name.
 macro_rules! common {

@@ -1,0 +1,796 @@
+//! The public slice functions: argument checks, thread splitting, dispatch.
+
+use super::dispatch::{Kernel, Paths, dispatch};
+use super::exec::{Exec, SendPtr, for_chunks};
+use super::ops::{Param, code, map as map_loop, zip as zip_loop};
+use super::reduce::{blue, dot2, extreme, find_first, sum_exp, sum2, two_sum_s};
+use super::rows::{add_row, softmax_bwd_row, softmax_row};
+use super::{Binary, Unary};
+use crate::Element;
+use crate::simd::widen::Widen;
+
+/// Per-thread minimum for memory-bound ops (a thread start costs a few µs; below this a
+/// second core cannot win it back).
+const CHEAP_MIN: usize = 1 << 16;
+/// Per-thread minimum for transcendental ops (≈ 10× the work per element).
+const HEAVY_MIN: usize = 1 << 12;
+/// Reduction block: partial results per block, combined in block order, so results do not
+/// depend on the thread count.
+const BLOCK: usize = 1 << 14;
+
+#[track_caller]
+fn same_len(what: &str, a: (&str, usize), b: (&str, usize)) {
+    assert!(a.1 == b.1, "kernels::ew::{what}: {} has {} elements but {} has {}", a.0, a.1, b.0, b.1);
+}
+
+/// Runs a kernel on the current instruction set.
+fn run<T: Paths, K: Kernel<T>>(k: K) -> K::Out {
+    // SAFETY: `Exec::current` holds an available ISA (`Exec::run` checks; the default is
+    // `Isa::selected`), and each kernel's pointers come from slices of checked lengths.
+    unsafe { dispatch::<T, K>(Exec::current().isa, k) }
+}
+
+struct MapK<T> {
+    op: Unary,
+    x: *const T,
+    y: *mut T,
+    n: usize,
+}
+
+impl<T: Paths + Element> Kernel<T> for MapK<T> {
+    type Out = ();
+    #[inline(always)]
+    unsafe fn run<S: Widen<T = T>>(self) {
+        use code::*;
+        let (x, y, n) = (self.x, self.y, self.n);
+        let p = Param { n: 0, s: T::ZERO };
+        // SAFETY: `x`/`y` valid for `n` elements, equal or disjoint (built by `map`).
+        unsafe {
+            match self.op {
+                Unary::Exp => map_loop::<S, EXP>(x, y, n, p),
+                Unary::Ln => map_loop::<S, LN>(x, y, n, p),
+                Unary::Tanh => map_loop::<S, TANH>(x, y, n, p),
+                Unary::Sigmoid => map_loop::<S, SIGMOID>(x, y, n, p),
+                Unary::Relu => map_loop::<S, RELU>(x, y, n, p),
+                Unary::Sqrt => map_loop::<S, SQRT>(x, y, n, p),
+                Unary::Abs => map_loop::<S, ABS>(x, y, n, p),
+                Unary::Neg => map_loop::<S, NEG>(x, y, n, p),
+                Unary::Recip => map_loop::<S, RECIP>(x, y, n, p),
+                Unary::Square => map_loop::<S, SQUARE>(x, y, n, p),
+                Unary::Sin => map_loop::<S, SIN>(x, y, n, p),
+                Unary::Cos => map_loop::<S, COS>(x, y, n, p),
+                Unary::Softplus => map_loop::<S, SOFTPLUS>(x, y, n, p),
+                Unary::Gelu => map_loop::<S, GELU>(x, y, n, p),
+                Unary::Powi(k) => map_loop::<S, POWI>(x, y, n, Param { n: k, s: T::ZERO }),
+                Unary::Powf(e) => zip_loop::<S, POW, false, true>(x, &T::from_f64(e), y, n, p),
+            }
+        }
+    }
+}
+
+fn heavy(op: Unary) -> bool {
+    !matches!(op, Unary::Relu | Unary::Abs | Unary::Neg | Unary::Square | Unary::Sqrt | Unary::Recip)
+}
+
+fn map_raw<T: Element>(op: Unary, x: *const T, y: *mut T, n: usize) {
+    let min = if heavy(op) { HEAVY_MIN } else { CHEAP_MIN };
+    let (x, y) = (SendPtr(x as *mut T), SendPtr(y));
+    let exec = Exec::current();
+    for_chunks(exec.par, n, min, 64, |s, e| {
+        // SAFETY (pointer offsets): `s < e ≤ n`, within both buffers.
+        let k = MapK { op, x: x.get().wrapping_add(s), y: y.get().wrapping_add(s), n: e - s };
+        exec.run(|| run::<T, _>(k));
+    });
+}
+
+/// `out[i] = op(x[i])`.
+///
+/// # Panics
+/// If the lengths differ.
+///
+/// ```
+/// use kernels::ew::{map, Unary};
+/// let mut y = [0.0f32; 2];
+/// map(Unary::Sqrt, &[4.0, 9.0], &mut y);
+/// assert_eq!(y, [2.0, 3.0]);
+/// ```
+#[track_caller]
+pub fn map<T: Element>(op: Unary, x: &[T], out: &mut [T]) {
+    same_len("map", ("x", x.len()), ("out", out.len()));
+    map_raw(op, x.as_ptr(), out.as_mut_ptr(), x.len());
+}
+
+/// `x[i] = op(x[i])`.
+///
+/// ```
+/// use kernels::ew::{map_inplace, Unary};
+/// let mut x = [1.0f64, -2.0];
+/// map_inplace(Unary::Abs, &mut x);
+/// assert_eq!(x, [1.0, 2.0]);
+/// ```
+pub fn map_inplace<T: Element>(op: Unary, x: &mut [T]) {
+    map_raw(op, x.as_ptr(), x.as_mut_ptr(), x.len());
+}
+
+struct ZipK<T> {
+    op: u8,
+    a: *const T,
+    b: *const T,
+    y: *mut T,
+    n: usize,
+    /// Which side is a broadcast scalar: 0 none, 1 `a`, 2 `b`.
+    scalar: u8,
+    p: Param<T>,
+}
+
+/// Expands to the `zip` loop for each op code × scalar side.
+macro_rules! zip_codes {
+    ($s:ty, $k:expr, [$($c:ident),*]) => {{
+        let k = $k;
+        match (k.op, k.scalar) {
+            $( (code::$c, 0) => zip_loop::<$s, { code::$c }, false, false>(k.a, k.b, k.y, k.n, k.p),
+               (code::$c, 1) => zip_loop::<$s, { code::$c }, true, false>(k.a, k.b, k.y, k.n, k.p),
+               (code::$c, _) => zip_loop::<$s, { code::$c }, false, true>(k.a, k.b, k.y, k.n, k.p), )*
+            (op, _) => unreachable!("unknown binary op code {op}"),
+        }
+    }};
+}
+
+impl<T: Paths + Element> Kernel<T> for ZipK<T> {
+    type Out = ();
+    #[inline(always)]
+    unsafe fn run<S: Widen<T = T>>(self) {
+        // SAFETY: operands valid for `n` elements (or one, if scalar), output equal to a
+        // non-scalar operand or disjoint (built by the public functions).
+        unsafe {
+            zip_codes!(
+                S,
+                self,
+                [ADD, SUB, MUL, DIV, MAX, MIN, ATAN2, POW, AXPY, TANH_BWD, SIGMOID_BWD, RELU_BWD]
+            )
+        }
+    }
+}
+
+fn binary_code(op: Binary) -> u8 {
+    match op {
+        Binary::Add => code::ADD,
+        Binary::Sub => code::SUB,
+        Binary::Mul => code::MUL,
+        Binary::Div => code::DIV,
+        Binary::Max => code::MAX,
+        Binary::Min => code::MIN,
+        Binary::Atan2 => code::ATAN2,
+        Binary::Pow => code::POW,
+    }
+}
+
+/// Splits and runs a binary kernel; `scalar` as in [`ZipK`].
+fn zip_raw<T: Element>(op: u8, a: *const T, b: *const T, y: *mut T, n: usize, scalar: u8, s: T) {
+    let min = if matches!(op, code::ATAN2 | code::POW) { HEAVY_MIN } else { CHEAP_MIN };
+    let (a, b, y) = (SendPtr(a as *mut T), SendPtr(b as *mut T), SendPtr(y));
+    let exec = Exec::current();
+    for_chunks(exec.par, n, min, 64, |st, e| {
+        // SAFETY (pointer offsets): `st < e ≤ n`; a scalar operand is not offset.
+        let off = |p: SendPtr<T>, is_scalar: bool| if is_scalar { p.get() } else { p.get().wrapping_add(st) };
+        let k = ZipK {
+            op,
+            a: off(a, scalar == 1),
+            b: off(b, scalar == 2),
+            y: off(y, false),
+            n: e - st,
+            scalar,
+            p: Param { n: 0, s },
+        };
+        exec.run(|| run::<T, _>(k));
+    });
+}
+
+/// `out[i] = op(a[i], b[i])`.
+///
+/// # Panics
+/// If the lengths differ.
+///
+/// ```
+/// use kernels::ew::{zip, Binary};
+/// let mut y = [0.0f32; 2];
+/// zip(Binary::Max, &[1.0, f32::NAN], &[2.0, 3.0], &mut y);
+/// assert_eq!(y, [2.0, 3.0]);
+/// ```
+#[track_caller]
+pub fn zip<T: Element>(op: Binary, a: &[T], b: &[T], out: &mut [T]) {
+    same_len("zip", ("a", a.len()), ("b", b.len()));
+    same_len("zip", ("a", a.len()), ("out", out.len()));
+    zip_raw(binary_code(op), a.as_ptr(), b.as_ptr(), out.as_mut_ptr(), a.len(), 0, T::ZERO);
+}
+
+/// `a[i] = op(a[i], b[i])`.
+///
+/// # Panics
+/// If the lengths differ.
+///
+/// ```
+/// use kernels::ew::{zip_inplace, Binary};
+/// let mut a = [1.0f64, 2.0];
+/// zip_inplace(Binary::Mul, &mut a, &[3.0, 4.0]);
+/// assert_eq!(a, [3.0, 8.0]);
+/// ```
+#[track_caller]
+pub fn zip_inplace<T: Element>(op: Binary, a: &mut [T], b: &[T]) {
+    same_len("zip_inplace", ("a", a.len()), ("b", b.len()));
+    zip_raw(binary_code(op), a.as_ptr(), b.as_ptr(), a.as_mut_ptr(), a.len(), 0, T::ZERO);
+}
+
+/// `out[i] = op(a[i], s)`.
+///
+/// # Panics
+/// If the lengths differ.
+///
+/// ```
+/// use kernels::ew::{zip_scalar, Binary};
+/// let mut y = [0.0f32; 2];
+/// zip_scalar(Binary::Pow, &[2.0, 3.0], 2.0, &mut y);
+/// assert_eq!(y, [4.0, 9.0]);
+/// ```
+#[track_caller]
+pub fn zip_scalar<T: Element>(op: Binary, a: &[T], s: T, out: &mut [T]) {
+    same_len("zip_scalar", ("a", a.len()), ("out", out.len()));
+    zip_raw(binary_code(op), a.as_ptr(), &s, out.as_mut_ptr(), a.len(), 2, T::ZERO);
+}
+
+/// `out[i] = op(s, b[i])`.
+///
+/// # Panics
+/// If the lengths differ.
+///
+/// ```
+/// use kernels::ew::{scalar_zip, Binary};
+/// let mut y = [0.0f64; 2];
+/// scalar_zip(Binary::Div, 1.0, &[2.0, 4.0], &mut y);
+/// assert_eq!(y, [0.5, 0.25]);
+/// ```
+#[track_caller]
+pub fn scalar_zip<T: Element>(op: Binary, s: T, b: &[T], out: &mut [T]) {
+    same_len("scalar_zip", ("b", b.len()), ("out", out.len()));
+    zip_raw(binary_code(op), &s, b.as_ptr(), out.as_mut_ptr(), b.len(), 1, T::ZERO);
+}
+
+/// `y ← α·x + y` (one fused multiply-add per element where the path has FMA).
+///
+/// # Panics
+/// If the lengths differ.
+///
+/// ```
+/// let mut y = [1.0f32, 1.0];
+/// kernels::ew::axpy(2.0, &[1.0, 2.0], &mut y);
+/// assert_eq!(y, [3.0, 5.0]);
+/// ```
+#[track_caller]
+pub fn axpy<T: Element>(alpha: T, x: &[T], y: &mut [T]) {
+    same_len("axpy", ("x", x.len()), ("y", y.len()));
+    zip_raw(code::AXPY, x.as_ptr(), y.as_ptr(), y.as_mut_ptr(), x.len(), 0, alpha);
+}
+
+/// `x ← α·x`.
+///
+/// ```
+/// let mut x = [1.0f64, -2.0];
+/// kernels::ew::scale(3.0, &mut x);
+/// assert_eq!(x, [3.0, -6.0]);
+/// ```
+pub fn scale<T: Element>(alpha: T, x: &mut [T]) {
+    zip_raw(code::MUL, x.as_ptr(), &alpha, x.as_mut_ptr(), x.len(), 2, T::ZERO);
+}
+
+macro_rules! backward_fn {
+    ($(#[$doc:meta])* $name:ident, $code:ident, $second:literal) => {
+        $(#[$doc])*
+        ///
+        /// # Panics
+        /// If the lengths differ.
+        #[track_caller]
+        pub fn $name<T: Element>(g: &[T], v: &[T], out: &mut [T]) {
+            same_len(stringify!($name), ("g", g.len()), ($second, v.len()));
+            same_len(stringify!($name), ("g", g.len()), ("out", out.len()));
+            zip_raw(code::$code, g.as_ptr(), v.as_ptr(), out.as_mut_ptr(), g.len(), 0, T::ZERO);
+        }
+    };
+}
+
+backward_fn!(
+    /// tanh's backward from its output: `out = g·(1 − y²)` (`v` is y = tanh x).
+    ///
+    /// ```
+    /// let mut d = [0.0f32];
+    /// kernels::ew::tanh_backward(&[2.0], &[0.5], &mut d);
+    /// assert_eq!(d, [1.5]);
+    /// ```
+    tanh_backward, TANH_BWD, "y"
+);
+backward_fn!(
+    /// sigmoid's backward from its output: `out = g·y·(1 − y)` (`v` is y = σ(x)).
+    ///
+    /// ```
+    /// let mut d = [0.0f64];
+    /// kernels::ew::sigmoid_backward(&[4.0], &[0.5], &mut d);
+    /// assert_eq!(d, [1.0]);
+    /// ```
+    sigmoid_backward, SIGMOID_BWD, "y"
+);
+backward_fn!(
+    /// relu's backward from its input: `out = g` where x > 0, else 0 (relu'(0) = 0).
+    ///
+    /// ```
+    /// let mut d = [0.0f32; 3];
+    /// kernels::ew::relu_backward(&[1.0, 1.0, 1.0], &[-1.0, 0.0, 2.0], &mut d);
+    /// assert_eq!(d, [0.0, 0.0, 1.0]);
+    /// ```
+    relu_backward, RELU_BWD, "x"
+);
+
+/// Per-block partial results of a reduction over `x` (and `y`), in block order.
+fn blocks<R: Send + Default + Clone>(n: usize, f: impl Fn(usize, usize) -> R + Sync) -> Vec<R> {
+    let nb = n.div_ceil(BLOCK);
+    let mut out = vec![R::default(); nb];
+    let o = SendPtr(out.as_mut_ptr());
+    let exec = Exec::current();
+    for_chunks(exec.par, nb, CHEAP_MIN / BLOCK, 1, |s, e| {
+        for b in s..e {
+            let r = exec.run(|| f(b * BLOCK, ((b + 1) * BLOCK).min(n)));
+            // SAFETY: `b < nb`, and each block index is written by exactly one worker.
+            unsafe { *o.get().add(b) = r };
+        }
+    });
+    out
+}
+
+struct Sum2K<T> {
+    x: *const T,
+    y: *const T,
+    n: usize,
+}
+impl<T: Paths + Element> Kernel<T> for Sum2K<T> {
+    type Out = (T, T);
+    #[inline(always)]
+    unsafe fn run<S: Widen<T = T>>(self) -> (T, T) {
+        // SAFETY: valid for `n` elements (a `y` of null means a plain sum).
+        unsafe {
+            if self.y.is_null() { sum2::<S>(self.x, self.n) } else { dot2::<S>(self.x, self.y, self.n) }
+        }
+    }
+}
+
+fn compensated<T: Element>(x: *const T, y: *const T, n: usize) -> T {
+    let (xp, yp) = (SendPtr(x as *mut T), SendPtr(y as *mut T));
+    let parts = blocks::<(T, T)>(n, |s, e| {
+        // SAFETY (offsets): `s < e ≤ n`; a null `y` stays null.
+        let y = if yp.get().is_null() { yp.get() } else { yp.get().wrapping_add(s) };
+        run::<T, _>(Sum2K { x: xp.get().wrapping_add(s), y, n: e - s })
+    });
+    let (mut hi, mut lo) = (T::ZERO, T::ZERO);
+    for (h, l) in parts {
+        let (s, e) = two_sum_s(hi, h);
+        hi = s;
+        lo = lo + (e + l);
+    }
+    hi + lo
+}
+
+/// Σxᵢ, compensated (error bound in the module docs); 0 for an empty slice.
+///
+/// ```
+/// // Plain summation would lose the 1.0 entirely.
+/// assert_eq!(kernels::ew::sum(&[1e16f64, 1.0, -1e16]), 1.0);
+/// ```
+pub fn sum<T: Element>(x: &[T]) -> T {
+    compensated(x.as_ptr(), std::ptr::null(), x.len())
+}
+
+/// Σxᵢyᵢ, compensated (error bound in the module docs).
+///
+/// # Panics
+/// If the lengths differ.
+///
+/// ```
+/// assert_eq!(kernels::ew::dot(&[1.0f32, 2.0], &[3.0, 4.0]), 11.0);
+/// ```
+#[track_caller]
+pub fn dot<T: Element>(x: &[T], y: &[T]) -> T {
+    same_len("dot", ("x", x.len()), ("y", y.len()));
+    compensated(x.as_ptr(), y.as_ptr(), x.len())
+}
+
+struct ExtremeK<T, const MAX: bool> {
+    x: *const T,
+    n: usize,
+}
+impl<T: Paths + Element, const MAX: bool> Kernel<T> for ExtremeK<T, MAX> {
+    type Out = (T, bool);
+    #[inline(always)]
+    unsafe fn run<S: Widen<T = T>>(self) -> (T, bool) {
+        // SAFETY: valid for `n ≥ 1` elements.
+        unsafe { extreme::<S, MAX>(self.x, self.n) }
+    }
+}
+
+fn extreme_of<T: Element, const MAX: bool>(x: &[T]) -> T {
+    let xp = SendPtr(x.as_ptr() as *mut T);
+    let parts = blocks::<Option<(T, bool)>>(x.len(), |s, e| {
+        // SAFETY (offset): `s < e ≤ n`.
+        Some(run::<T, _>(ExtremeK::<T, MAX> { x: xp.get().wrapping_add(s), n: e - s }))
+    });
+    let init = if MAX { T::from_f64(f64::NEG_INFINITY) } else { T::from_f64(f64::INFINITY) };
+    let mut best = init;
+    for (v, nan) in parts.into_iter().flatten() {
+        if nan {
+            return T::from_f64(f64::NAN);
+        }
+        if (MAX && v > best) || (!MAX && v < best) {
+            best = v;
+        }
+    }
+    best
+}
+
+/// The largest element; NaN if any element is NaN; −inf for an empty slice.
+///
+/// ```
+/// assert_eq!(kernels::ew::max(&[1.0f32, 3.0, 2.0]), 3.0);
+/// assert!(kernels::ew::max(&[1.0f64, f64::NAN]).is_nan());
+/// ```
+pub fn max<T: Element>(x: &[T]) -> T {
+    extreme_of::<T, true>(x)
+}
+
+/// The smallest element; NaN if any element is NaN; +inf for an empty slice.
+///
+/// ```
+/// assert_eq!(kernels::ew::min(&[1.0f32, -3.0, 2.0]), -3.0);
+/// ```
+pub fn min<T: Element>(x: &[T]) -> T {
+    extreme_of::<T, false>(x)
+}
+
+struct FindK<T> {
+    x: *const T,
+    n: usize,
+    v: T,
+}
+impl<T: Paths + Element> Kernel<T> for FindK<T> {
+    type Out = Option<usize>;
+    #[inline(always)]
+    unsafe fn run<S: Widen<T = T>>(self) -> Option<usize> {
+        // SAFETY: valid for `n` elements.
+        unsafe { find_first::<S>(self.x, self.n, self.v) }
+    }
+}
+
+/// Index of the first largest element (of the first NaN, if any); `None` if empty.
+///
+/// ```
+/// assert_eq!(kernels::ew::argmax(&[1.0f32, 3.0, 3.0]), Some(1));
+/// assert_eq!(kernels::ew::argmax::<f64>(&[]), None);
+/// ```
+pub fn argmax<T: Element>(x: &[T]) -> Option<usize> {
+    if x.is_empty() {
+        return None;
+    }
+    let m = max(x);
+    run::<T, _>(FindK { x: x.as_ptr(), n: x.len(), v: m })
+}
+
+struct BlueK<T> {
+    x: *const T,
+    n: usize,
+    t: [T; 4],
+}
+impl<T: Paths + Element> Kernel<T> for BlueK<T> {
+    type Out = [T; 3];
+    #[inline(always)]
+    unsafe fn run<S: Widen<T = T>>(self) -> [T; 3] {
+        // SAFETY: valid for `n` elements.
+        unsafe { blue::<S>(self.x, self.n, self.t) }
+    }
+}
+
+/// The Euclidean norm √Σxᵢ², without overflow or underflow in the squares (Blue's scaled
+/// accumulators); NaN if any element is NaN, +inf if any is infinite.
+///
+/// ```
+/// assert_eq!(kernels::ew::norm2(&[3e30f32, 4e30]), 5e30);
+/// assert_eq!(kernels::ew::norm2(&[3e-30f32, 4e-30]), 5e-30);
+/// ```
+pub fn norm2<T: Element>(x: &[T]) -> T {
+    // Blue's constants for a binary format with p digits and exponents [emin, emax]
+    // (Anderson 2017): t_small = 2^⌈(emin−1)/2⌉, t_big = 2^⌊(emax−p+1)/2⌋,
+    // s_small = 2^−⌊(emin−p)/2⌋, s_big = 2^−⌈(emax+p−1)/2⌉.
+    let (p, emin, emax) = if T::NAME == "f32" { (24, -125, 128) } else { (53, -1021, 1024) };
+    let pow2 = |e: i32| T::from_f64(2f64.powi(e));
+    let t = [
+        pow2((emin - 1) / 2),
+        pow2((emax - p + 1) / 2),
+        pow2(-((emin - p) as f64 / 2.0).floor() as i32),
+        pow2(-((emax + p - 1) as f64 / 2.0).ceil() as i32),
+    ];
+    let xp = SendPtr(x.as_ptr() as *mut T);
+    let parts = blocks::<[T; 3]>(x.len(), |s, e| {
+        // SAFETY (offset): `s < e ≤ n`.
+        run::<T, _>(BlueK { x: xp.get().wrapping_add(s), n: e - s, t })
+    });
+    let (mut big, mut mid, mut small) = (0.0f64, 0.0f64, 0.0f64);
+    if parts.iter().any(|a| a.iter().any(|v| v.to_f64().is_nan())) {
+        return T::from_f64(f64::NAN);
+    }
+    for [b, m, s] in parts {
+        big += b.to_f64();
+        mid += m.to_f64();
+        small += s.to_f64();
+    }
+    let [_, _, s_small, s_big] = t.map(|v| v.to_f64());
+    // Combine as Blue/Anderson: the big sum dominates, else mid with small, else small.
+    let r = if big > 0.0 {
+        (big + mid * s_big * s_big).sqrt() / s_big
+    } else if small > 0.0 && mid > 0.0 {
+        let (a, b) = (mid.sqrt(), small.sqrt() / s_small);
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        hi * (1.0 + (lo / hi) * (lo / hi)).sqrt()
+    } else if small > 0.0 {
+        small.sqrt() / s_small
+    } else {
+        mid.sqrt()
+    };
+    T::from_f64(r)
+}
+
+struct SumExpK<T> {
+    x: *const T,
+    n: usize,
+    m: T,
+}
+impl<T: Paths + Element> Kernel<T> for SumExpK<T> {
+    type Out = T;
+    #[inline(always)]
+    unsafe fn run<S: Widen<T = T>>(self) -> T {
+        // SAFETY: valid for `n` elements.
+        unsafe { sum_exp::<S>(self.x, self.n, self.m) }
+    }
+}
+
+/// ln Σ exp(xᵢ), computed as m + ln Σ exp(xᵢ − m) with m the maximum (no overflow);
+/// −inf for an empty slice or all −inf, +inf if some xᵢ = +inf, NaN if any is NaN.
+///
+/// ```
+/// let l = kernels::ew::logsumexp(&[1000.0f64, 1000.0]);
+/// assert!((l - (1000.0 + 2f64.ln())).abs() < 1e-12);
+/// ```
+pub fn logsumexp<T: Element>(x: &[T]) -> T {
+    let m = max(x);
+    let mf = m.to_f64();
+    if mf.is_nan() || mf.is_infinite() {
+        return m;
+    }
+    let xp = SendPtr(x.as_ptr() as *mut T);
+    let parts = blocks::<T>(x.len(), |s, e| {
+        // SAFETY (offset): `s < e ≤ n`.
+        run::<T, _>(SumExpK { x: xp.get().wrapping_add(s), n: e - s, m })
+    });
+    let s: f64 = parts.iter().map(|v| v.to_f64()).sum();
+    T::from_f64(mf + s.ln())
+}
+
+/// Checks a row-major matrix of `cols` columns and returns its row count.
+#[track_caller]
+fn rows_of(what: &str, len: usize, cols: usize) -> usize {
+    assert!(cols > 0 || len == 0, "kernels::ew::{what}: cols is 0 but the matrix has {len} elements");
+    assert!(
+        cols == 0 || len.is_multiple_of(cols),
+        "kernels::ew::{what}: {len} elements is not a whole number of rows of {cols} columns"
+    );
+    len.checked_div(cols).unwrap_or(0)
+}
+
+/// Runs `f(row_start, row_end)` over the rows, threaded by total work.
+fn over_rows(rows: usize, cols: usize, heavy: bool, f: impl Fn(usize, usize) + Sync) {
+    let min = if heavy { HEAVY_MIN } else { CHEAP_MIN };
+    let exec = Exec::current();
+    for_chunks(exec.par, rows, min.div_ceil(cols.max(1)), 1, |s, e| exec.run(|| f(s, e)));
+}
+
+struct RowK<T, const OP: u8> {
+    a: *const T,
+    b: *const T,
+    y: *mut T,
+    cols: usize,
+}
+const SOFTMAX: u8 = 0;
+const LOG_SOFTMAX: u8 = 1;
+const SOFTMAX_BWD: u8 = 2;
+const LOG_SOFTMAX_BWD: u8 = 3;
+const ROW_SUM: u8 = 4;
+impl<T: Paths + Element, const OP: u8> Kernel<T> for RowK<T, OP> {
+    type Out = ();
+    #[inline(always)]
+    unsafe fn run<S: Widen<T = T>>(self) {
+        let (a, b, y, n) = (self.a, self.b, self.y, self.cols);
+        // SAFETY: one row of `cols` elements in each buffer (built by `rows_apply`).
+        unsafe {
+            match OP {
+                SOFTMAX => softmax_row::<S, false>(a, y, n),
+                LOG_SOFTMAX => softmax_row::<S, true>(a, y, n),
+                SOFTMAX_BWD => softmax_bwd_row::<S, false>(a, b, y, n),
+                LOG_SOFTMAX_BWD => softmax_bwd_row::<S, true>(a, b, y, n),
+                _ => {
+                    let (hi, lo) = sum2::<S>(a, n);
+                    *y = hi + lo;
+                }
+            }
+        }
+    }
+}
+
+/// Applies a row kernel to every row; `y` advances by `y_stride` per row.
+fn rows_apply<T: Element, const OP: u8>(
+    a: &[T],
+    b: Option<&[T]>,
+    y: *mut T,
+    cols: usize,
+    rows: usize,
+    y_stride: usize,
+) {
+    let (ap, bp, yp) =
+        (SendPtr(a.as_ptr() as *mut T), SendPtr(b.map_or(a.as_ptr(), |b| b.as_ptr()) as *mut T), SendPtr(y));
+    over_rows(rows, cols, OP != ROW_SUM, |s, e| {
+        for r in s..e {
+            // SAFETY (offsets): `r < rows`, so each row lies inside its buffer.
+            let k = RowK::<T, OP> {
+                a: ap.get().wrapping_add(r * cols),
+                b: bp.get().wrapping_add(r * cols),
+                y: yp.get().wrapping_add(r * y_stride),
+                cols,
+            };
+            run::<T, _>(k);
+        }
+    });
+}
+
+/// Row-wise softmax of a row-major matrix with `cols` columns: each row of `out` is
+/// exp(x − max) / Σ exp(x − max) (a row holding NaN gives NaN).
+///
+/// # Panics
+/// If the lengths differ or are not a whole number of rows.
+///
+/// ```
+/// let mut y = [0.0f32; 4];
+/// kernels::ew::softmax_rows(&[0.0, 0.0, 1.0, 1.0], 2, &mut y);
+/// assert_eq!(y, [0.5; 4]);
+/// ```
+#[track_caller]
+pub fn softmax_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
+    same_len("softmax_rows", ("x", x.len()), ("out", out.len()));
+    let rows = rows_of("softmax_rows", x.len(), cols);
+    rows_apply::<T, SOFTMAX>(x, None, out.as_mut_ptr(), cols, rows, cols);
+}
+
+/// Row-wise log-softmax: each row of `out` is x − max − ln Σ exp(x − max).
+///
+/// # Panics
+/// As [`softmax_rows`].
+///
+/// ```
+/// let mut y = [0.0f64; 2];
+/// kernels::ew::log_softmax_rows(&[3.0, 3.0], 2, &mut y);
+/// assert!((y[0] + 2f64.ln()).abs() < 1e-15);
+/// ```
+#[track_caller]
+pub fn log_softmax_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
+    same_len("log_softmax_rows", ("x", x.len()), ("out", out.len()));
+    let rows = rows_of("log_softmax_rows", x.len(), cols);
+    rows_apply::<T, LOG_SOFTMAX>(x, None, out.as_mut_ptr(), cols, rows, cols);
+}
+
+/// Backward of [`softmax_rows`] from its output y: each row of `out` is y ⊙ (g − ⟨g, y⟩).
+///
+/// # Panics
+/// As [`softmax_rows`], for `g`, `y` and `out`.
+///
+/// ```
+/// let mut d = [0.0f32; 2];
+/// kernels::ew::softmax_backward_rows(&[1.0, 1.0], &[0.5, 0.5], 2, &mut d);
+/// assert_eq!(d, [0.0, 0.0]); // a constant shift of the logits changes nothing
+/// ```
+#[track_caller]
+pub fn softmax_backward_rows<T: Element>(g: &[T], y: &[T], cols: usize, out: &mut [T]) {
+    same_len("softmax_backward_rows", ("g", g.len()), ("y", y.len()));
+    same_len("softmax_backward_rows", ("g", g.len()), ("out", out.len()));
+    let rows = rows_of("softmax_backward_rows", g.len(), cols);
+    rows_apply::<T, SOFTMAX_BWD>(g, Some(y), out.as_mut_ptr(), cols, rows, cols);
+}
+
+/// Backward of [`log_softmax_rows`] from its output y: each row of `out` is g − exp(y)·Σg.
+///
+/// # Panics
+/// As [`softmax_backward_rows`].
+///
+/// ```
+/// let half = 0.5f64.ln();
+/// let mut d = [0.0f64; 2];
+/// kernels::ew::log_softmax_backward_rows(&[1.0, 0.0], &[half, half], 2, &mut d);
+/// assert!((d[0] - 0.5).abs() < 1e-15 && (d[1] + 0.5).abs() < 1e-15);
+/// ```
+#[track_caller]
+pub fn log_softmax_backward_rows<T: Element>(g: &[T], y: &[T], cols: usize, out: &mut [T]) {
+    same_len("log_softmax_backward_rows", ("g", g.len()), ("y", y.len()));
+    same_len("log_softmax_backward_rows", ("g", g.len()), ("out", out.len()));
+    let rows = rows_of("log_softmax_backward_rows", g.len(), cols);
+    rows_apply::<T, LOG_SOFTMAX_BWD>(g, Some(y), out.as_mut_ptr(), cols, rows, cols);
+}
+
+/// Row sums of a row-major matrix with `cols` columns (compensated, as [`sum`]).
+///
+/// # Panics
+/// If `x` is not a whole number of rows or `out` does not have one element per row.
+///
+/// ```
+/// let mut s = [0.0f32; 2];
+/// kernels::ew::sum_rows(&[1.0, 2.0, 3.0, 4.0], 2, &mut s);
+/// assert_eq!(s, [3.0, 7.0]);
+/// ```
+#[track_caller]
+pub fn sum_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
+    let rows = rows_of("sum_rows", x.len(), cols);
+    same_len("sum_rows", ("out", out.len()), ("the row count of x", rows));
+    rows_apply::<T, ROW_SUM>(x, None, out.as_mut_ptr(), cols, rows, 1);
+}
+
+struct ColK<T> {
+    x: *const T,
+    s: *mut T,
+    c: *mut T,
+    n: usize,
+}
+impl<T: Paths + Element> Kernel<T> for ColK<T> {
+    type Out = ();
+    #[inline(always)]
+    unsafe fn run<S: Widen<T = T>>(self) {
+        // SAFETY: `n` elements in each buffer, disjoint (built by `sum_cols`).
+        unsafe { add_row::<S>(self.x, self.s, self.c, self.n) }
+    }
+}
+
+/// Column sums of a row-major matrix with `cols` columns (each compensated, as [`sum`]).
+///
+/// # Panics
+/// If `x` is not a whole number of rows or `out.len() != cols`.
+///
+/// ```
+/// let mut s = [0.0f64; 2];
+/// kernels::ew::sum_cols(&[1.0, 2.0, 3.0, 4.0], 2, &mut s);
+/// assert_eq!(s, [4.0, 6.0]);
+/// ```
+#[track_caller]
+pub fn sum_cols<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
+    let rows = rows_of("sum_cols", x.len(), cols);
+    same_len("sum_cols", ("out", out.len()), ("cols", cols));
+    out.fill(T::ZERO);
+    let mut comp = vec![T::ZERO; cols];
+    let (xp, sp, cp) = (SendPtr(x.as_ptr() as *mut T), SendPtr(out.as_mut_ptr()), SendPtr(comp.as_mut_ptr()));
+    let exec = Exec::current();
+    // Threads split the columns (each thread owns a band of out/comp for all rows).
+    for_chunks(exec.par, cols, CHEAP_MIN.div_ceil(rows.max(1)), 64, |s, e| {
+        exec.run(|| {
+            for r in 0..rows {
+                // SAFETY (offsets): `r < rows` and `s < e ≤ cols`.
+                let k = ColK {
+                    x: xp.get().wrapping_add(r * cols + s),
+                    s: sp.get().wrapping_add(s),
+                    c: cp.get().wrapping_add(s),
+                    n: e - s,
+                };
+                run::<T, _>(k);
+            }
+        })
+    });
+    for (o, c) in out.iter_mut().zip(comp) {
+        *o = *o + c;
+    }
+}

@@ -1,0 +1,305 @@
+//! Vector elementary functions, written once over [`Math`] for both element types.
+//!
+//! Every function is `#[inline(always)]` and `unsafe` only because the vector methods are:
+//! callers run inside a `#[target_feature]` function of `S`'s instruction set (see
+//! `ew::table`). Special values are handled with selects so the result matches `std`
+//! (NaN in → NaN out, the signed zeros, the infinities, the overflow/underflow thresholds).
+//! Lanes a vector algorithm does not cover (huge trigonometric arguments, the special cases
+//! of `pow` and `atan2`) are recomputed with `std` after the vector pass.
+
+use super::consts::Real;
+use crate::Element;
+use crate::simd::math::{Math, fnma};
+
+#[inline(always)]
+unsafe fn c<S: Math>(x: S::T) -> S::V {
+    // SAFETY: the caller runs with `S`'s instruction set enabled (module contract).
+    unsafe { S::splat(x) }
+}
+
+#[inline(always)]
+fn t<S: Math>(x: f64) -> S::T {
+    <S::T as crate::Element>::from_f64(x)
+}
+
+/// Rounds to the nearest integer, ties to even, for |x| < 2^(MANT−1) (the magic-number
+/// trick: the sum's rounding discards the fraction). NaN stays NaN.
+#[inline(always)]
+pub(crate) unsafe fn round_int<S: Math>(x: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe { S::sub(S::add(x, c::<S>(S::T::ROUND)), c::<S>(S::T::ROUND)) }
+}
+
+/// Horner evaluation of Σ coeffs[i]·zⁱ.
+#[inline(always)]
+unsafe fn horner<S: Math>(z: S::V, coeffs: &[S::T]) -> S::V {
+    // SAFETY: module contract.
+    unsafe {
+        let mut acc = c::<S>(coeffs[coeffs.len() - 1]);
+        for &k in coeffs[..coeffs.len() - 1].iter().rev() {
+            acc = S::fma(acc, z, c::<S>(k));
+        }
+        acc
+    }
+}
+
+/// eˣ: x = n·ln2 + r, |r| ≤ ln2/2 (Cody–Waite, n·LN2_HI exact), a Taylor polynomial for
+/// eʳ, then the exact scaling by 2ⁿ (rounding once in the subnormal range).
+#[inline(always)]
+pub(crate) unsafe fn exp<S: Math>(x: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe {
+        // The clamp keeps n in ldexp's range; max/min return x itself when x is NaN.
+        let x = S::min(c::<S>(S::T::EXP_MAX), S::max(c::<S>(S::T::EXP_MIN), x));
+        let n = round_int::<S>(S::mul(x, c::<S>(S::T::LOG2E)));
+        let r = fnma::<S>(n, c::<S>(S::T::LN2_HI), x);
+        let r = fnma::<S>(n, c::<S>(S::T::LN2_LO), r);
+        S::ldexp(horner::<S>(r, S::T::EXP), n)
+    }
+}
+
+/// ln x: x = 2ᵉ·m with m ∈ [√½, √2), f = m − 1, ln(1+f) = f − (f²/2 − s·(f²/2 + R(s²)))
+/// with s = f/(2+f) (an identity of the atanh series, arranged so the large terms are
+/// exact), plus e·ln2 in two parts. Subnormals are scaled up first.
+#[inline(always)]
+pub(crate) unsafe fn ln<S: Math>(x: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe {
+        let zero = S::zero();
+        let sub = S::lt(x, c::<S>(S::T::MIN_POSITIVE));
+        let xs = S::select(sub, S::mul(x, c::<S>(S::T::SUB_SCALE)), x);
+        let (m, e) = S::frexp(xs);
+        let e = S::sub(e, S::select(sub, c::<S>(t::<S>((S::T::MANT + 1) as f64)), zero));
+        let big = S::lt(c::<S>(S::T::SQRT2), m);
+        let m = S::select(big, S::mul(m, c::<S>(t::<S>(0.5))), m);
+        let e = S::select(big, S::add(e, c::<S>(S::T::ONE)), e);
+        let f = S::sub(m, c::<S>(S::T::ONE));
+        let hfsq = S::mul(S::mul(c::<S>(t::<S>(0.5)), f), f);
+        let s = S::div(f, S::add(c::<S>(t::<S>(2.0)), f));
+        let z = S::mul(s, s);
+        let r = S::mul(z, horner::<S>(z, S::T::LN));
+        let inner = S::fma(s, S::add(hfsq, r), S::mul(e, c::<S>(S::T::LN2_LO)));
+        let res = S::fma(e, c::<S>(S::T::LN2_HI), S::neg(S::sub(S::sub(hfsq, inner), f)));
+        // ln(±0) = −inf, ln(x < 0) = NaN, ln(+inf) = +inf, NaN stays NaN.
+        let res = S::select(S::eq(x, zero), c::<S>(-S::T::INF), res);
+        let res = S::select(S::lt(x, zero), c::<S>(S::T::NAN), res);
+        let res = S::select(S::eq(x, c::<S>(S::T::INF)), x, res);
+        S::select(S::is_nan(x), x, res)
+    }
+}
+
+/// ln(1 + y) for y ≥ 0: u = 1 + y, ln(u)·y/(u − 1) (u − 1 is exact, and the quotient
+/// corrects the rounding of u); y itself where u rounds to 1.
+#[inline(always)]
+unsafe fn ln1p_pos<S: Math>(y: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe {
+        let one = c::<S>(S::T::ONE);
+        let u = S::add(one, y);
+        let d = S::sub(u, one);
+        let l = S::mul(ln::<S>(u), S::div(y, d));
+        S::select(S::eq(d, S::zero()), y, l)
+    }
+}
+
+/// tanh x: the odd polynomial x + x³·P(x²) below `TANH_T`, 1 − 2/(e^{2|x|} + 1) above
+/// (no cancellation there since tanh ≥ 0.55), with the sign of x.
+#[inline(always)]
+pub(crate) unsafe fn tanh<S: Math>(x: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe {
+        let a = S::abs(x);
+        let one = c::<S>(S::T::ONE);
+        let z = S::mul(a, a);
+        let small = S::fma(S::mul(a, z), horner::<S>(z, S::T::TANH), a);
+        let e = exp::<S>(S::add(a, a));
+        let large = S::sub(one, S::div(c::<S>(t::<S>(2.0)), S::add(e, one)));
+        let r = S::select(S::lt(a, c::<S>(S::T::TANH_T)), small, large);
+        S::copysign(r, x)
+    }
+}
+
+/// σ(x) = 1/(1 + e⁻ˣ) for x ≥ 0 and eˣ/(1 + eˣ) for x < 0, both from e = e^{−|x|}, so
+/// neither tail overflows. The denominator is kept exact as d + d_lo (Fast2Sum, 1 ≥ e) and
+/// the quotient gets one Newton correction against it, leaving e's own error and one rounding.
+#[inline(always)]
+pub(crate) unsafe fn sigmoid<S: Math>(x: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe {
+        let one = c::<S>(S::T::ONE);
+        let e = exp::<S>(S::neg(S::abs(x)));
+        let d = S::add(one, e);
+        let d_lo = S::add(S::sub(one, d), e);
+        let num = S::select(S::lt(x, S::zero()), e, one);
+        let r = S::div(one, d);
+        let q = S::mul(num, r);
+        let res = fnma::<S>(q, d_lo, fnma::<S>(q, d, num));
+        S::fma(res, r, q)
+    }
+}
+
+/// softplus x = ln(1 + eˣ) = max(x, 0) + ln(1 + e^{−|x|}).
+#[inline(always)]
+pub(crate) unsafe fn softplus<S: Math>(x: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe {
+        let l = ln1p_pos::<S>(exp::<S>(S::neg(S::abs(x))));
+        S::add(S::max(x, S::zero()), l)
+    }
+}
+
+/// GELU, tanh form: ½x(1 + tanh u) = x·σ(2u), 2u = x·(K1 + K2·x²) (an exact identity;
+/// the σ form has no cancellation in the negative tail).
+#[inline(always)]
+pub(crate) unsafe fn gelu<S: Math>(x: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe {
+        let [k1, k2] = S::T::GELU_K;
+        let w = S::mul(x, S::fma(S::mul(x, x), c::<S>(k2), c::<S>(k1)));
+        let g = S::mul(x, sigmoid::<S>(w));
+        // x = ±inf: σ(±inf) gives inf·1 and −inf·0; the limits are +inf and −0.
+        let g = S::select(S::eq(x, c::<S>(-S::T::INF)), S::neg(S::zero()), g);
+        S::select(S::is_nan(x), x, g)
+    }
+}
+
+/// sin x (`COS = false`) or cos x: k = round(2x/π), r = x − k·π/2 in four parts (exact
+/// products), then the Taylor polynomial of sin or cos by quadrant. Lanes with
+/// |x| > `TRIG_LIMIT` (and inf/NaN) are recomputed with `std`.
+#[inline(always)]
+pub(crate) unsafe fn sincos<S: Math, const COS: bool>(x: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe {
+        let k = round_int::<S>(S::mul(x, c::<S>(S::T::TWO_OVER_PI)));
+        let [p1, p2, p3, p4] = S::T::PIO2_PARTS;
+        let r = fnma::<S>(k, c::<S>(p1), x);
+        let r = fnma::<S>(k, c::<S>(p2), r);
+        let r = fnma::<S>(k, c::<S>(p3), r);
+        let r = fnma::<S>(k, c::<S>(p4), r);
+        // q = k mod 4, from ⌊k/4⌋ = round(k/4 − 3/8) (k/4 is a multiple of 1/4: no ties).
+        let k4 = round_int::<S>(S::sub(S::mul(k, c::<S>(t::<S>(0.25))), c::<S>(t::<S>(0.375))));
+        let mut q = fnma::<S>(k4, c::<S>(t::<S>(4.0)), k);
+        if COS {
+            q = S::add(q, c::<S>(S::T::ONE));
+        }
+        let z = S::mul(r, r);
+        let sin_r = S::fma(S::mul(r, z), horner::<S>(z, S::T::SIN), r);
+        let cos_r = S::fma(z, horner::<S>(z, S::T::COS), c::<S>(S::T::ONE));
+        let odd = S::or(S::eq(q, c::<S>(S::T::ONE)), S::eq(q, c::<S>(t::<S>(3.0))));
+        let v = S::select(odd, cos_r, sin_r);
+        // Quadrants 2 and 3 negate (cos shifts q to 1..=4, and 4 is quadrant 0).
+        let neg = S::and(S::lt(c::<S>(t::<S>(1.5)), q), S::lt(q, c::<S>(t::<S>(3.5))));
+        let v = S::select(neg, S::neg(v), v);
+        let ax = S::abs(x);
+        let v = if COS { v } else { S::select(S::lt(ax, c::<S>(S::T::TRIG_TINY)), x, v) };
+        let far = S::lt(c::<S>(S::T::TRIG_LIMIT), ax);
+        if S::any(S::or(far, S::is_nan(x))) {
+            let (xs, mut vs) = (S::to_lanes(x), S::to_lanes(v));
+            for i in 0..S::LANES {
+                let xi: f64 = xs[i].into();
+                if xi.is_nan() || xi.abs() > S::T::TRIG_LIMIT.into() {
+                    vs[i] = if COS { xs[i].cos_std() } else { xs[i].sin_std() };
+                }
+            }
+            return S::from_lanes(&vs);
+        }
+        v
+    }
+}
+
+/// atan2(y, x) for finite nonzero x and y: z = min/max of |x|, |y| in [0, 1], reduced by
+/// tan(π/8) to |t| ≤ tan(π/8) for the odd polynomial, then the octant's offsets (π/4, π/2,
+/// π in two parts) and the sign of y. Zero, infinite and NaN lanes are recomputed with `std`.
+#[inline(always)]
+pub(crate) unsafe fn atan2<S: Math>(y: S::V, x: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe {
+        let zero = S::zero();
+        let one = c::<S>(S::T::ONE);
+        let (ax, ay) = (S::abs(x), S::abs(y));
+        let swap = S::lt(ax, ay);
+        let z = S::div(S::min(ax, ay), S::max(ax, ay));
+        let mid = S::lt(c::<S>(S::T::TAN_PI8), z);
+        let tt = S::select(mid, S::div(S::sub(z, one), S::add(z, one)), z);
+        let tz = S::mul(tt, tt);
+        let p = S::fma(S::mul(tt, tz), horner::<S>(tz, S::T::ATAN), tt);
+        let [q1, q2] = S::T::PIO4;
+        let a = S::select(mid, S::add(c::<S>(q1), S::add(p, c::<S>(q2))), p);
+        let [h1, h2] = S::T::PIO2;
+        let a = S::select(swap, S::add(S::sub(c::<S>(h1), a), c::<S>(h2)), a);
+        let [pi1, pi2] = S::T::PI;
+        let a = S::select(S::lt(x, zero), S::add(S::sub(c::<S>(pi1), a), c::<S>(pi2)), a);
+        let a = S::copysign(a, y);
+        let inf = c::<S>(S::T::INF);
+        let special = S::or(
+            S::or(S::eq(x, zero), S::eq(y, zero)),
+            S::or(S::or(S::eq(ax, inf), S::eq(ay, inf)), S::or(S::is_nan(x), S::is_nan(y))),
+        );
+        if S::any(special) {
+            let (ys, xs, mut vs) = (S::to_lanes(y), S::to_lanes(x), S::to_lanes(a));
+            for i in 0..S::LANES {
+                let (yi, xi) = (ys[i].into(), xs[i].into());
+                if yi == 0.0 || xi == 0.0 || !yi.is_finite() || !xi.is_finite() {
+                    vs[i] = ys[i].atan2_std(xs[i]);
+                }
+            }
+            return S::from_lanes(&vs);
+        }
+        a
+    }
+}
+
+/// xⁿ by binary powering, multiplying in the same order as `std`'s `powi` (compiler-rt's
+/// `__powisf2`/`__powidf2`), then 1/r for negative n, so the results match `powi` bit for bit.
+#[inline(always)]
+pub(crate) unsafe fn powi<S: Math>(x: S::V, n: i32) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe {
+        let mut b = n.unsigned_abs();
+        let (mut a, mut r) = (x, c::<S>(S::T::ONE));
+        loop {
+            if b & 1 == 1 {
+                r = S::mul(r, a);
+            }
+            b /= 2;
+            if b == 0 {
+                break;
+            }
+            a = S::mul(a, a);
+        }
+        if n < 0 { S::div(c::<S>(S::T::ONE), r) } else { r }
+    }
+}

@@ -25,6 +25,8 @@ pub trait Real: Copy + PartialOrd + Into<f64> + std::ops::Neg<Output = Self> + '
     const INF: Self;
     const NAN: Self;
     const MIN_POSITIVE: Self;
+    /// MAX / 4.
+    const QUARTER_MAX: Self;
     /// 2^(MANT+1): scales the smallest subnormal into the normal range.
     const SUB_SCALE: Self;
     const LOG2E: Self;
@@ -55,6 +57,10 @@ pub trait Real: Copy + PartialOrd + Into<f64> + std::ops::Neg<Output = Self> + '
     const COS: &'static [Self];
     /// 2·√(2/π) and 2·√(2/π)·0.044715: the GELU argument 2u = x·(K1 + K2·x²).
     const GELU_K: [Self; 2];
+    /// Beyond this |x|, GELU is x or −0 exactly (and x² might overflow).
+    const GELU_BIG: Self;
+    /// The rounding errors of `GELU_K` (K − fl(K), from mpmath at 50 digits).
+    const GELU_K_LO: [Self; 2];
 
     fn sin_std(self) -> Self;
     fn cos_std(self) -> Self;
@@ -69,13 +75,15 @@ impl Real for f32 {
     const INF: f32 = f32::INFINITY;
     const NAN: f32 = f32::NAN;
     const MIN_POSITIVE: f32 = f32::MIN_POSITIVE;
+    const QUARTER_MAX: f32 = f32::MAX / 4.0;
     const SUB_SCALE: f32 = 16777216.0;
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.69314575;
     const LN2_LO: f32 = 1.4286068e-6;
     const SQRT2: f32 = std::f32::consts::SQRT_2;
-    // e^x < 2^-150 (rounds to 0) below −150·ln2 ≈ −103.97; e^x > MAX above ≈ 88.72.
-    const EXP_MIN: f32 = -104.0;
+    // e^x < 2^-150 (rounds to 0) below −150·ln2 ≈ −103.97, and still below 2^-150 after
+    // `exp_scaled`'s 2^64 below −(150 + 64)·ln2 ≈ −148.3; e^x > MAX above ≈ 88.72.
+    const EXP_MIN: f32 = -150.0;
     const EXP_MAX: f32 = 89.0;
     const EXP: &'static [f32] =
         &[1.0, 1.0, 0.5, 0.16666667, 0.041666668, 0.008333334, 0.0013888889, 0.0001984127];
@@ -104,6 +112,8 @@ impl Real for f32 {
     const SIN: &'static [f32] = &[-0.16666667, 0.008333334, -0.0001984127, 2.7557319e-06];
     const COS: &'static [f32] = &[-0.5, 0.041666668, -0.0013888889, 2.4801588e-05, -2.755732e-07];
     const GELU_K: [f32; 2] = [1.5957692, 0.071354814];
+    const GELU_BIG: f32 = 1e9;
+    const GELU_K_LO: [f32; 2] = [-4.534068e-8, 2.3988325e-9];
 
     fn sin_std(self) -> f32 {
         // f64's sin is accurate to ~1 f64 ulp, so rounding it gives the f32 result to 0.5 ulp.
@@ -129,13 +139,15 @@ impl Real for f64 {
     const INF: f64 = f64::INFINITY;
     const NAN: f64 = f64::NAN;
     const MIN_POSITIVE: f64 = f64::MIN_POSITIVE;
+    const QUARTER_MAX: f64 = f64::MAX / 4.0;
     const SUB_SCALE: f64 = 9007199254740992.0;
     const LOG2E: f64 = std::f64::consts::LOG2_E;
     const LN2_HI: f64 = 0.6931471805598903;
     const LN2_LO: f64 = 5.497923018708371e-14;
     const SQRT2: f64 = std::f64::consts::SQRT_2;
-    // −1075·ln2 ≈ −745.13 (rounds to 0 below), ln(MAX) ≈ 709.78.
-    const EXP_MIN: f64 = -746.0;
+    // −1075·ln2 ≈ −745.13 (rounds to 0 below; −(1075 + 64)·ln2 ≈ −789.5 with `exp_scaled`'s
+    // 2^64), ln(MAX) ≈ 709.78.
+    const EXP_MIN: f64 = -792.0;
     const EXP_MAX: f64 = 710.0;
     const EXP: &'static [f64] = &[
         1.0,
@@ -224,6 +236,8 @@ impl Real for f64 {
         4.779477332387385e-14,
     ];
     const GELU_K: [f64; 2] = [1.5957691216057308, 0.07135481627260025];
+    const GELU_BIG: f64 = 1e100;
+    const GELU_K_LO: [f64; 2] = [-9.96930880911092e-17, -6.175149918155315e-19];
 
     fn sin_std(self) -> f64 {
         self.sin()

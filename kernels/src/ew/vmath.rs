@@ -54,13 +54,24 @@ where
     S::T: Real,
 {
     // SAFETY: module contract.
+    unsafe { exp_scaled::<S>(x, S::zero()) }
+}
+
+/// eˣ·2ᵏ for integral |k| ≤ 64, scaled exactly in the final step (so a result that would be
+/// subnormal keeps its full precision for further arithmetic before one final rounding).
+#[inline(always)]
+pub(crate) unsafe fn exp_scaled<S: Math>(x: S::V, k: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
     unsafe {
         // The clamp keeps n in ldexp's range; max/min return x itself when x is NaN.
         let x = S::min(c::<S>(S::T::EXP_MAX), S::max(c::<S>(S::T::EXP_MIN), x));
         let n = round_int::<S>(S::mul(x, c::<S>(S::T::LOG2E)));
         let r = fnma::<S>(n, c::<S>(S::T::LN2_HI), x);
         let r = fnma::<S>(n, c::<S>(S::T::LN2_LO), r);
-        S::ldexp(horner::<S>(r, S::T::EXP), n)
+        S::ldexp(horner::<S>(r, S::T::EXP), S::add(n, k))
     }
 }
 
@@ -135,8 +146,7 @@ where
 }
 
 /// σ(x) = 1/(1 + e⁻ˣ) for x ≥ 0 and eˣ/(1 + eˣ) for x < 0, both from e = e^{−|x|}, so
-/// neither tail overflows. The denominator is kept exact as d + d_lo (Fast2Sum, 1 ≥ e) and
-/// the quotient gets one Newton correction against it, leaving e's own error and one rounding.
+/// neither tail overflows.
 #[inline(always)]
 pub(crate) unsafe fn sigmoid<S: Math>(x: S::V) -> S::V
 where
@@ -144,11 +154,25 @@ where
 {
     // SAFETY: module contract.
     unsafe {
-        let one = c::<S>(S::T::ONE);
         let e = exp::<S>(S::neg(S::abs(x)));
+        sigmoid_from::<S>(e, S::select(S::lt(x, S::zero()), e, c::<S>(S::T::ONE)))
+    }
+}
+
+/// num/(1 + e) for e = e^{−|x|} ≤ 1 and num = e (x < 0) or 1, possibly both scaled by one
+/// power of two. The denominator is kept exact as d + d_lo
+/// (Fast2Sum, 1 ≥ e) and the quotient gets one Newton correction against it, leaving e's
+/// own error and one rounding.
+#[inline(always)]
+unsafe fn sigmoid_from<S: Math>(e: S::V, num: S::V) -> S::V
+where
+    S::T: Real,
+{
+    // SAFETY: module contract.
+    unsafe {
+        let one = c::<S>(S::T::ONE);
         let d = S::add(one, e);
         let d_lo = S::add(S::sub(one, d), e);
-        let num = S::select(S::lt(x, S::zero()), e, one);
         let r = S::div(one, d);
         let q = S::mul(num, r);
         let res = fnma::<S>(q, d_lo, fnma::<S>(q, d, num));
@@ -169,8 +193,11 @@ where
     }
 }
 
-/// GELU, tanh form: ½x(1 + tanh u) = x·σ(2u), 2u = x·(K1 + K2·x²) (an exact identity;
-/// the σ form has no cancellation in the negative tail).
+/// GELU, tanh form: ½x(1 + tanh u) = x·σ(2u), 2u = x·(K1 + K2·x²) (an exact identity; the
+/// σ form has no cancellation in the negative tail). The tail multiplies the relative error
+/// of 2u by |2u| (up to ~75 before the result underflows), so 2u is formed as a
+/// double-length value w + w_lo (error-free products and sums, constants in two parts) and
+/// e^{−|2u|} is corrected by the tail: e^{−|w| ∓ w_lo} ≈ e^{−|w|}·(1 ∓ w_lo).
 #[inline(always)]
 pub(crate) unsafe fn gelu<S: Math>(x: S::V) -> S::V
 where
@@ -179,10 +206,27 @@ where
     // SAFETY: module contract.
     unsafe {
         let [k1, k2] = S::T::GELU_K;
-        let w = S::mul(x, S::fma(S::mul(x, x), c::<S>(k2), c::<S>(k1)));
-        let g = S::mul(x, sigmoid::<S>(w));
-        // x = ±inf: σ(±inf) gives inf·1 and −inf·0; the limits are +inf and −0.
-        let g = S::select(S::eq(x, c::<S>(-S::T::INF)), S::neg(S::zero()), g);
+        let [k1l, k2l] = S::T::GELU_K_LO;
+        let (zh, zl) = S::two_prod(x, x);
+        let (ph, pl) = S::two_prod(c::<S>(k2), zh);
+        let sh = S::add(c::<S>(k1), ph);
+        let sl = S::sub(ph, S::sub(sh, c::<S>(k1))); // Fast2Sum: K1 > K2·x² ≥ 0 or swapped below
+        let sl = S::select(S::lt(c::<S>(k1), ph), S::sub(c::<S>(k1), S::sub(sh, ph)), sl);
+        let tl = S::add(S::add(sl, pl), S::fma(c::<S>(k2), zl, S::fma(c::<S>(k2l), zh, c::<S>(k1l))));
+        let (wh, wl) = S::two_prod(x, sh);
+        let wl = S::fma(x, tl, wl);
+        // Everything is scaled by 2⁶⁴ until the last step, so a subnormal result rounds once.
+        let k = c::<S>(t::<S>(64.0));
+        let negative = S::lt(wh, S::zero());
+        let es = exp_scaled::<S>(S::neg(S::abs(wh)), k);
+        let es = fnma::<S>(es, S::select(negative, S::neg(wl), wl), es);
+        let e = S::ldexp(es, S::neg(k));
+        let num = S::select(negative, es, S::pow2i(k));
+        let g = S::ldexp(S::mul(x, sigmoid_from::<S>(e, num)), S::neg(k));
+        // x = ±inf: inf·1 and −inf·0; the limits are +inf and −0. Huge |x| overflows x²:
+        // then σ is exactly 0 or 1 and x·σ is the limit (the selects below).
+        let big = S::lt(c::<S>(S::T::GELU_BIG), S::abs(x));
+        let g = S::select(big, S::select(S::lt(x, S::zero()), S::neg(S::zero()), x), g);
         S::select(S::is_nan(x), x, g)
     }
 }
@@ -248,9 +292,12 @@ where
         let one = c::<S>(S::T::ONE);
         let (ax, ay) = (S::abs(x), S::abs(y));
         let swap = S::lt(ax, ay);
-        let z = S::div(S::min(ax, ay), S::max(ax, ay));
-        let mid = S::lt(c::<S>(S::T::TAN_PI8), z);
-        let tt = S::select(mid, S::div(S::sub(z, one), S::add(z, one)), z);
+        // Scaling by ¼ near the top of the range keeps mn + mx finite (exact: both are huge).
+        let sc = S::select(S::lt(c::<S>(S::T::QUARTER_MAX), S::max(ax, ay)), c::<S>(t::<S>(0.25)), one);
+        let (mn, mx) = (S::mul(S::min(ax, ay), sc), S::mul(S::max(ax, ay), sc));
+        // z = mn/mx; above tan(π/8) use (z − 1)/(z + 1) = (mn − mx)/(mn + mx): one division.
+        let mid = S::lt(S::mul(c::<S>(S::T::TAN_PI8), mx), mn);
+        let tt = S::div(S::select(mid, S::sub(mn, mx), mn), S::select(mid, S::add(mn, mx), mx));
         let tz = S::mul(tt, tt);
         let p = S::fma(S::mul(tt, tz), horner::<S>(tz, S::T::ATAN), tt);
         let [q1, q2] = S::T::PIO4;

@@ -347,6 +347,35 @@ fn check_sums<T: Element>() {
     }
 }
 
+/// Non-finite sums follow IEEE (the plain sum's answer), not the NaN of the error terms.
+fn check_nonfinite_sums<T: Element>() {
+    let (inf, nan, max) = (T::from_f64(f64::INFINITY), T::from_f64(f64::NAN), T::from_f64(f64::MAX));
+    let one = T::ONE;
+    for isa in Isa::available() {
+        assert_eq!(on(isa, || ew::sum(&[one, inf, one])).to_f64(), f64::INFINITY, "{isa}");
+        assert!(on(isa, || ew::sum(&[inf, -inf])).to_f64().is_nan(), "{isa}");
+        assert!(on(isa, || ew::sum(&[one, nan])).to_f64().is_nan(), "{isa}");
+        assert_eq!(on(isa, || ew::sum(&[max, max])).to_f64(), f64::INFINITY, "{isa}: overflow");
+        assert_eq!(
+            on(isa, || ew::dot(&[inf, one], &[T::from_f64(2.0), one])).to_f64(),
+            f64::INFINITY,
+            "{isa}"
+        );
+        let mut rs = [T::ZERO; 2];
+        on(isa, || ew::sum_rows(&[inf, one, one, one], 2, &mut rs));
+        assert_eq!((rs[0].to_f64(), rs[1].to_f64()), (f64::INFINITY, 2.0), "{isa}");
+        let mut cs = [T::ZERO; 2];
+        on(isa, || ew::sum_cols(&[inf, one, one, one], 2, &mut cs));
+        assert_eq!((cs[0].to_f64(), cs[1].to_f64()), (f64::INFINITY, 2.0), "{isa}");
+    }
+}
+
+#[test]
+fn non_finite_sums_follow_ieee() {
+    check_nonfinite_sums::<f32>();
+    check_nonfinite_sums::<f64>();
+}
+
 #[test]
 fn sum_and_dot_meet_the_compensated_bound() {
     check_sums::<f32>();

@@ -1,14 +1,16 @@
 //! `cargo xtask bench [SUITE] [--quick] [--filter REGEX] [--threads N]`.
 //!
 //! 1. Measures the machine's limits: `cargo run --release -p bench --bin limits`.
-//! 2. Runs each criterion suite (`cargo bench -p bench --bench <suite>`) twice, once per
-//!    thread setting: `NUMCORE_BENCH_THREADS=1 MATMUL_NUM_THREADS=1`, then
-//!    `NUMCORE_BENCH_THREADS=all MATMUL_NUM_THREADS=<N>` (matrixmultiply reads its thread
-//!    count once per process, so one process cannot measure both). Before each run the
-//!    bench is asked for its benchmark list (`-- --list`), so the report knows exactly
-//!    which results this run must have produced.
-//! 3. Reads criterion's JSON results written by this run, prints one table per group and
-//!    writes `<target>/bench-report/report.json` and `report.md`.
+//! 2. Runs each criterion suite (`cargo bench -p bench --bench <suite>`) once per thread
+//!    setting it measures ([`Suite::settings`]): `NUMCORE_BENCH_THREADS=1
+//!    MATMUL_NUM_THREADS=1`, then (gemm only) `NUMCORE_BENCH_THREADS=all
+//!    MATMUL_NUM_THREADS=<N>` (matrixmultiply reads its thread count once per process, so
+//!    one process cannot measure both). Before each run the bench is asked for its
+//!    benchmark list (`-- --list`), so the report knows exactly which results this run
+//!    must have produced.
+//! 3. Reads criterion's JSON results written by this run, prints one table per gemm group
+//!    and one elementwise table, and writes `<target>/bench-report/report.json` and
+//!    `report.md`.
 
 use std::fs;
 use std::num::NonZeroUsize;
@@ -29,9 +31,10 @@ pub const QUICK_ENV: &str = "NUMCORE_BENCH_QUICK";
 /// matrixmultiply's thread count, read once per process.
 pub const MATMUL_THREADS_ENV: &str = "MATMUL_NUM_THREADS";
 
-/// Criterion flags of a `--quick` run: the same budget `bench/benches/gemm.rs` picks under
-/// [`QUICK_ENV`], passed explicitly so that a suite which ignores the variable is still
-/// short. 0.4 s per benchmark keeps the quick gemm run around a minute.
+/// Criterion flags of a `--quick` run: the same budget `bench/benches/gemm.rs` and
+/// `elementwise.rs` pick under [`QUICK_ENV`], passed explicitly so that a suite which
+/// ignores the variable is still short. 0.4 s per benchmark keeps the quick gemm run
+/// around a minute and the quick elementwise run (18 benchmarks) under 15 seconds.
 const QUICK_CRITERION_ARGS: [&str; 6] =
     ["--warm-up-time", "0.1", "--measurement-time", "0.3", "--sample-size", "10"];
 
@@ -57,16 +60,29 @@ pub struct BenchArgs {
 pub enum Suite {
     /// `bench/benches/gemm.rs`: ours vs faer vs matrixmultiply.
     Gemm,
+    /// `bench/benches/elementwise.rs`: ours vs a scalar loop vs wide, one thread.
+    Elementwise,
 }
 
 impl Suite {
     /// Every suite, in run order.
-    pub const ALL: [Suite; 1] = [Suite::Gemm];
+    pub const ALL: [Suite; 2] = [Suite::Gemm, Suite::Elementwise];
 
     /// The bench target's name.
     pub fn target(self) -> &'static str {
         match self {
             Suite::Gemm => "gemm",
+            Suite::Elementwise => "elementwise",
+        }
+    }
+
+    /// The thread settings the suite is run with, in run order. Elementwise compares
+    /// single-threaded loops (its peers have no threads) against the one-thread
+    /// bandwidth, so it runs on one thread only.
+    pub fn settings(self) -> &'static [Threads] {
+        match self {
+            Suite::Gemm => &[Threads::One, Threads::All],
+            Suite::Elementwise => &[Threads::One],
         }
     }
 }
@@ -144,7 +160,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let suites = args.suite.map_or(Suite::ALL.to_vec(), |s| vec![s]);
     let mut expected = Vec::new();
     for suite in suites {
-        for setting in [Threads::One, Threads::All] {
+        for &setting in suite.settings() {
             let run = SuiteRun { suite, threads: setting, all_threads: threads };
             eprintln!("xtask: {}: listing benchmarks", run.label());
             let list = stdout_of(&mut run.command(args, &criterion_home, &["--list"]))?;
@@ -220,5 +236,24 @@ mod tests {
         assert_eq!(env(&cmd, QUICK_ENV), Some(Some(OsStr::new("1"))));
         let argv: Vec<_> = cmd.get_args().skip(7).collect();
         assert_eq!(argv, QUICK_CRITERION_ARGS);
+    }
+
+    #[test]
+    fn elementwise_suite_runs_its_own_target_on_one_thread() {
+        assert_eq!(Suite::ALL, [Suite::Gemm, Suite::Elementwise]);
+        assert_eq!(Suite::Elementwise.settings(), [Threads::One]);
+        assert_eq!(Suite::Gemm.settings(), [Threads::One, Threads::All]);
+        let run = SuiteRun { suite: Suite::Elementwise, threads: Threads::One, all_threads: 2 };
+        let cmd = run.command(&args(true, None), Path::new("/t/criterion"), &["--list"]);
+        let argv: Vec<_> = cmd.get_args().collect();
+        assert_eq!(argv, ["bench", "-p", "bench", "--bench", "elementwise", "--", "ours", "--list"]);
+        assert_eq!(env(&cmd, THREADS_ENV), Some(Some(OsStr::new("1"))));
+        assert_eq!(env(&cmd, QUICK_ENV), Some(Some(OsStr::new("1"))));
+    }
+
+    #[test]
+    fn suite_names_on_the_command_line() {
+        assert_eq!(Suite::from_str("elementwise", false), Ok(Suite::Elementwise));
+        assert_eq!(Suite::from_str("gemm", false), Ok(Suite::Gemm));
     }
 }

@@ -77,6 +77,14 @@ impl Limits {
             Threads::All => peak.all,
         })
     }
+
+    /// Memory bandwidth (STREAM add, 3 streams counted) in GB/s for a thread setting.
+    pub fn bandwidth(&self, threads: Threads) -> f64 {
+        match threads {
+            Threads::One => self.bandwidth_gbs.one,
+            Threads::All => self.bandwidth_gbs.all,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +116,14 @@ mod tests {
         assert_eq!(l.fma_peak("f32", Threads::All), Some(294.74));
         assert_eq!(l.fma_peak("f64", Threads::All), Some(271.11));
         assert_eq!(l.fma_peak("c64", Threads::One), None);
+    }
+
+    #[test]
+    fn bandwidth_by_threads() {
+        // The fixture's {"1": 39.32, "all": 46.88}.
+        let l = fixture();
+        assert_eq!(l.bandwidth(Threads::One), 39.32);
+        assert_eq!(l.bandwidth(Threads::All), 46.88);
     }
 
     #[test]

@@ -3,13 +3,17 @@
 //! shell scripts, one module per subcommand, `$CARGO` spawned for every build.
 //!
 //! - `cargo xtask bench [SUITE] [--quick] [--filter REGEX] [--threads N]` measures the
-//!   machine's limits, runs the criterion suites, prints one table per benchmark group
-//!   (ours vs each peer vs the FMA peak) and writes `target/bench-report/report.{json,md}`.
-//!   See [`bench`].
+//!   machine's limits, runs the criterion suites (`gemm`, `elementwise`), prints one table
+//!   per GEMM benchmark group (ours vs each peer vs the FMA peak) and one elementwise
+//!   table (ours vs std vs wide vs the memory bandwidth) and writes
+//!   `target/bench-report/report.{json,md}`. See [`bench`].
+//! - `cargo xtask ulp-sweep [--functions exp,ln] [--isa NAME]` runs all 2³² f32 inputs
+//!   through the f32 unary kernels against f64 references. See [`ulp_sweep`].
 
 mod bench;
 mod limits;
 mod report;
+mod ulp_sweep;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -39,12 +43,16 @@ struct Cli {
 enum Cmd {
     /// Measure the machine's limits, run the benchmarks and report ours vs peers vs peak.
     Bench(bench::BenchArgs),
+    /// Run every f32 input (all 2^32) through the f32 unary kernels and report the max ulp
+    /// error against f64 references (minutes per function; not part of CI).
+    UlpSweep(ulp_sweep::SweepArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Cmd::Bench(args) => bench::run(&args),
+        Cmd::UlpSweep(args) => ulp_sweep::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,11 +1,14 @@
 //! The benchmark report: criterion results joined with the machine's limits.
 //!
 //! [`criterion`] reads the results, this module turns them into one [`GroupTable`] per
-//! benchmark group (GFLOP/s per implementation, ours / best peer, ours as % of the FMA
-//! peak) with geometric-mean summaries and thread scaling, and [`render`] prints them
-//! (terminal tables, markdown, JSON). Plots would be one more renderer over [`Report`].
+//! GEMM benchmark group (GFLOP/s per implementation, ours / best peer, ours as % of the
+//! FMA peak) with geometric-mean summaries and thread scaling, [`elementwise`] turns the
+//! elementwise suite's groups (`ew_…`) into one table per thread setting (elements/s,
+//! ours / std and ours / wide, ours as % of the memory bandwidth), and [`render`] prints
+//! them (terminal tables, markdown, JSON). Plots would be one more renderer over [`Report`].
 
 pub mod criterion;
+pub mod elementwise;
 pub mod render;
 
 use serde::Serialize;
@@ -191,8 +194,10 @@ pub struct Report {
     pub quick: bool,
     /// The `--filter` regex, if any.
     pub filter: Option<String>,
-    /// One table per group, in the order the groups ran.
+    /// One table per GEMM group, in the order the groups ran.
     pub groups: Vec<GroupTable>,
+    /// The elementwise suite: one table per thread setting, in run order.
+    pub elementwise: Vec<elementwise::Table>,
     /// Thread scaling of ours, per element type with both thread settings measured.
     pub scaling: Vec<Scaling>,
     /// Why scaling is missing or partial, if it is.
@@ -321,8 +326,9 @@ impl Report {
     /// Builds the report from the limits and every measurement of the run.
     ///
     /// # Errors
-    /// If a group id does not name an element type and thread setting, or a result's
-    /// throughput is not in FLOP.
+    /// If a group id does not name an element type and thread setting, a GEMM result's
+    /// throughput is not in FLOP, or an elementwise row lacks an implementation (see
+    /// [`elementwise::tables`]).
     pub fn build(
         limits: Limits,
         results: &[Measurement],
@@ -330,8 +336,11 @@ impl Report {
         quick: bool,
         filter: Option<String>,
     ) -> Result<Report> {
+        let (ew, results): (Vec<&Measurement>, Vec<&Measurement>) =
+            results.iter().partition(|m| m.group_id.starts_with(elementwise::PREFIX));
+        let elementwise = elementwise::tables(&ew, &limits)?;
         let mut group_ids: Vec<&str> = Vec::new();
-        for m in results {
+        for m in &results {
             if !group_ids.contains(&m.group_id.as_str()) {
                 group_ids.push(&m.group_id);
             }
@@ -339,12 +348,13 @@ impl Report {
         let groups = group_ids
             .iter()
             .map(|g| {
-                let of_group: Vec<&Measurement> = results.iter().filter(|m| m.group_id == *g).collect();
+                let of_group: Vec<&Measurement> =
+                    results.iter().copied().filter(|m| m.group_id == *g).collect();
                 GroupTable::build(g, &of_group, &limits)
             })
             .collect::<Result<Vec<_>>>()?;
         let (scaling, scaling_note) = scaling(&groups);
-        Ok(Report { limits, git_commit, quick, filter, groups, scaling, scaling_note })
+        Ok(Report { limits, git_commit, quick, filter, groups, elementwise, scaling, scaling_note })
     }
 }
 

@@ -7,7 +7,6 @@
 //! `--functions exp,ln` picks functions, `--isa avx2` a path.
 
 #[path = "../../../kernels/tests/support/dd.rs"]
-#[allow(dead_code)]
 mod dd;
 
 use kernels::Isa;
@@ -28,8 +27,11 @@ fn gelu(x: f64) -> f64 {
     x / (1.0 + (-x * (1.5957691216057308 + 0.07135481627260025 * x * x)).exp())
 }
 
-/// The functions the sweep knows, with their f64 references.
-const FUNCTIONS: [(&str, Unary, fn(f64) -> f64); 10] = [
+/// A function's name, its op, and its f64 reference.
+type Function = (&'static str, Unary, fn(f64) -> f64);
+
+/// The functions the sweep knows.
+const FUNCTIONS: [Function; 10] = [
     ("exp", Unary::Exp, f64::exp),
     ("ln", Unary::Ln, f64::ln),
     ("tanh", Unary::Tanh, f64::tanh),

@@ -3,7 +3,7 @@
 use super::dispatch::{Kernel, Paths, dispatch};
 use super::exec::{Exec, SendPtr, for_chunks};
 use super::ops::{Param, code, map as map_loop, zip as zip_loop};
-use super::reduce::{blue, dot2, extreme, find_first, sum_exp, sum2, two_sum_s};
+use super::reduce::{blue, dot2, extreme, find_first, finish, sum_exp, sum2, two_sum_s};
 use super::rows::{add_row, softmax_bwd_row, softmax_row};
 use super::{Binary, Unary};
 use crate::Element;
@@ -373,7 +373,7 @@ fn compensated<T: Element>(x: *const T, y: *const T, n: usize) -> T {
         hi = s;
         lo = lo + (e + l);
     }
-    hi + lo
+    finish(hi, lo)
 }
 
 /// Σxᵢ, compensated (error bound in the module docs); 0 for an empty slice.
@@ -621,7 +621,7 @@ impl<T: Paths + Element, const OP: u8> Kernel<T> for RowK<T, OP> {
                 LOG_SOFTMAX_BWD => softmax_bwd_row::<S, true>(a, b, y, n),
                 _ => {
                     let (hi, lo) = sum2::<S>(a, n);
-                    *y = hi + lo;
+                    *y = finish(hi, lo);
                 }
             }
         }
@@ -791,6 +791,6 @@ pub fn sum_cols<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
         })
     });
     for (o, c) in out.iter_mut().zip(comp) {
-        *o = *o + c;
+        *o = finish(*o, c);
     }
 }

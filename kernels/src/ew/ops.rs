@@ -75,7 +75,7 @@ where
             SOFTPLUS => vmath::softplus::<S>(x),
             GELU if S::T::MANT == 23 => {
                 // f32 GELU in f64: the tail amplifies the argument's rounding by |2u| (up
-                // to ~90), which f32 arithmetic cannot absorb within a few ulps.
+                // to ~100), which plain f32 arithmetic cannot absorb within a few ulps.
                 let (lo, hi) = S::widen(x);
                 S::narrow(vmath::gelu::<S::W>(lo), vmath::gelu::<S::W>(hi))
             }

@@ -33,6 +33,13 @@ pub(crate) fn two_sum_s<T: Element>(a: T, b: T) -> (T, T) {
     (s, (a - (s - bb)) + (b - bb))
 }
 
+/// hi + lo, or hi alone when it is ±inf or NaN (then the error terms are NaN from inf − inf,
+/// and the plain sum hi already carries IEEE's answer: overflow, inf, or NaN).
+#[inline(always)]
+pub(crate) fn finish<T: Element>(hi: T, lo: T) -> T {
+    if hi.to_f64().is_finite() { hi + lo } else { hi }
+}
+
 /// Folds vector (sum, error) pairs into one scalar pair, lane by lane, in a fixed order.
 #[inline(always)]
 unsafe fn fold_pairs<S: Math>(s: [S::V; ACC], c: [S::V; ACC]) -> (S::T, S::T) {

@@ -3,7 +3,7 @@
 
 use super::consts::Real;
 use super::ops::{Param, code, zip};
-use super::reduce::{dot2, extreme, sum2};
+use super::reduce::{dot2, extreme, finish, sum2};
 use super::vmath;
 use crate::Element;
 use crate::simd::math::fnma;
@@ -99,7 +99,7 @@ pub(crate) unsafe fn softmax_bwd_row<S: Widen, const LOG: bool>(
     // SAFETY: accesses below `n`, masked tail.
     unsafe {
         let (hi, lo) = if LOG { sum2::<S>(g, n) } else { dot2::<S>(g, y, n) };
-        let d = S::splat(hi + lo);
+        let d = S::splat(finish(hi, lo));
         let mut i = 0;
         while i + l <= n {
             S::store(dx.add(i), bwd_v::<S, LOG>(S::load(g.add(i)), S::load(y.add(i)), d));

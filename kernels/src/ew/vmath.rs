@@ -195,7 +195,7 @@ where
 
 /// GELU, tanh form: ½x(1 + tanh u) = x·σ(2u), 2u = x·(K1 + K2·x²) (an exact identity; the
 /// σ form has no cancellation in the negative tail). The tail multiplies the relative error
-/// of 2u by |2u| (up to ~75 before the result underflows), so 2u is formed as a
+/// of 2u by |2u| (up to ~745 in f64 before the result underflows), so 2u is formed as a
 /// double-length value w + w_lo (error-free products and sums, constants in two parts) and
 /// e^{−|2u|} is corrected by the tail: e^{−|w| ∓ w_lo} ≈ e^{−|w|}·(1 ∓ w_lo).
 #[inline(always)]

@@ -5,6 +5,7 @@
 
 use comfy_table::{CellAlignment, Table, TableStyle, presets};
 
+use super::elementwise::{self, IMPLS as EW_IMPLS};
 use super::{GroupTable, LARGE_SQUARE, OURS, Report, SMALL_SQUARE_MAX, Scaling, Threads};
 use crate::Result;
 
@@ -48,6 +49,34 @@ fn bytes(b: u64) -> String {
     }
 }
 
+/// An element count in the largest binary unit that divides it (`16 Ki`, `32 Mi`).
+fn count(n: u64) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} Mi", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} Ki", n >> 10),
+        n => n.to_string(),
+    }
+}
+
+/// Gelem/s with three significant digits (scalar transcendental loops run at a few
+/// hundredths of vectorised streaming ones).
+fn gelem(x: f64) -> String {
+    match x {
+        x if x >= 100.0 => format!("{x:.0}"),
+        x if x >= 10.0 => format!("{x:.1}"),
+        x if x >= 1.0 => format!("{x:.2}"),
+        x => format!("{x:.3}"),
+    }
+}
+
+/// A thread setting in words.
+fn setting(t: Threads, threads: usize) -> String {
+    match t {
+        Threads::One => "1 thread".to_owned(),
+        Threads::All => format!("{threads} threads"),
+    }
+}
+
 /// An optional figure, or the placeholder.
 fn opt(x: Option<f64>, f: fn(f64) -> String) -> String {
     x.map_or_else(|| NONE.to_owned(), f)
@@ -65,12 +94,42 @@ fn new_table(style: Style, header: Vec<String>) -> Table {
 
 /// Title line of a group's table.
 pub fn group_title(g: &GroupTable, threads: usize) -> String {
-    let setting = match g.threads {
-        Threads::One => "1 thread".to_owned(),
-        Threads::All => format!("{threads} threads"),
-    };
+    let setting = setting(g.threads, threads);
     let peak = opt(g.peak_gflops, rate);
     format!("{} — GFLOP/s, {} {setting} (FMA peak {peak} GFLOP/s)", g.group, g.dtype)
+}
+
+/// Title line of an elementwise table.
+pub fn elementwise_title(t: &elementwise::Table, threads: usize) -> String {
+    format!(
+        "elementwise — Gelem/s, {}; ours in GB/s where the traffic exceeds L3 ({}), as % of \
+         the measured bandwidth {} GB/s",
+        setting(t.threads, threads),
+        bytes(t.l3_bytes),
+        rate(t.bandwidth_gbs)
+    )
+}
+
+/// The elementwise suite as a table: type, op, n, Gelem/s of ours, std and wide, the two
+/// ratios, and for in-memory rows ours in GB/s and % of the bandwidth.
+pub fn elementwise_table(t: &elementwise::Table, style: Style) -> Table {
+    let mut header: Vec<String> = ["type", "op", "n"].map(String::from).to_vec();
+    header.extend(EW_IMPLS.map(String::from));
+    header.extend(["ours / std", "ours / wide", "ours GB/s", "ours % of bandwidth"].map(String::from));
+    let mut table = new_table(style, header);
+    if let Some(column) = table.column_mut(1) {
+        column.set_cell_alignment(CellAlignment::Left);
+    }
+    for row in &t.rows {
+        let mut cells = vec![row.dtype.clone(), row.op.clone(), count(row.n)];
+        cells.extend(EW_IMPLS.iter().map(|i| opt(row.gelem_per_s(i), gelem)));
+        cells.push(ratio(row.ours_over_std));
+        cells.push(ratio(row.ours_over_wide));
+        cells.push(opt(row.ours_gbs, rate));
+        cells.push(opt(row.ours_pct_of_bandwidth, |p| format!("{p:.1}%")));
+        table.add_row(cells);
+    }
+    table
 }
 
 /// One group as a table: shape, GFLOP/s per implementation, ours / best peer, % of peak.
@@ -167,6 +226,25 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
             mean(&g.geomean_small_and_skinny),
         ));
     }
+    if r.elementwise.iter().any(|t| t.rows.iter().any(|row| row.in_memory)) {
+        lines.push(
+            "elementwise GB/s count each array once, as STREAM does (no write-allocate reads): \
+             the in-place axpy and scale have no such reads and can pass 100% of the bandwidth"
+                .to_owned(),
+        );
+    }
+    for t in &r.elementwise {
+        for s in &t.summaries {
+            lines.push(format!(
+                "elementwise {} ({}): geometric mean of {OURS} / std: {} over {} rows; {OURS} / wide: {}",
+                s.dtype,
+                setting(t.threads, r.limits.threads),
+                ratio(s.ours_over_std.value),
+                s.ours_over_std.shapes,
+                ratio(s.ours_over_wide.value),
+            ));
+        }
+    }
     if let Some(note) = &r.scaling_note {
         lines.push(note.clone());
     }
@@ -184,6 +262,10 @@ pub fn terminal(r: &Report) -> String {
     }
     if let Some(t) = scaling_table(&r.scaling, Style::Terminal) {
         out += &format!("\nthread scaling — {OURS}, all threads / 1 thread\n{t}\n");
+    }
+    for t in &r.elementwise {
+        let title = elementwise_title(t, r.limits.threads);
+        out += &format!("\n{title}\n{}\n", elementwise_table(t, Style::Terminal));
     }
     out += "\n";
     for line in summary_lines(r) {
@@ -203,6 +285,10 @@ pub fn markdown(r: &Report) -> String {
     }
     if let Some(t) = scaling_table(&r.scaling, Style::Markdown) {
         out += &format!("\n## Thread scaling — {OURS}, all threads / 1 thread\n\n{t}\n");
+    }
+    for t in &r.elementwise {
+        let title = elementwise_title(t, r.limits.threads);
+        out += &format!("\n## {title}\n\n{}\n", elementwise_table(t, Style::Markdown));
     }
     out += "\n## Summary\n\n";
     for line in summary_lines(r) {

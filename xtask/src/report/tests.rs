@@ -221,3 +221,161 @@ fn markdown_and_terminal_show_the_same_figures() {
     assert_eq!(json["groups"][0]["group"], "gemm_f32_t1");
     assert_eq!(json["limits"]["fma_peak_gflops"]["f32"]["1"], 271.28);
 }
+
+// Elementwise: the `ew_*` groups of the fixture tree (tabulated in its README), one
+// thread, against the one-thread bandwidth 39.32 GB/s and the 32 MiB L3 of `limits.json`.
+
+/// The elementwise fixture ids, in the order the bench registers them.
+fn ew_expected() -> Vec<String> {
+    let mut ids = Vec::new();
+    for (group, n) in [("ew_f32_exp_t1", 16384), ("ew_f32_exp_t1", 33554432), ("ew_f64_add_t1", 33554432)] {
+        for i in elementwise::IMPLS {
+            ids.push(format!("{group}/{i}/n={n}"));
+        }
+    }
+    ids
+}
+
+fn ew_results() -> Vec<Measurement> {
+    collect(&fixtures().join("criterion"), UNIX_EPOCH, &ew_expected()).unwrap()
+}
+
+fn ew_report() -> Report {
+    Report::build(limits(), &ew_results(), Some("abc1234".into()), false, None).unwrap()
+}
+
+fn ew_row<'a>(r: &'a Report, group: &str, n: u64) -> &'a elementwise::Row {
+    r.elementwise[0].rows.iter().find(|row| row.group == group && row.n == n).unwrap()
+}
+
+#[test]
+fn elementwise_rows_by_type_op_and_size() {
+    let r = ew_report();
+    assert!(r.groups.is_empty(), "no GEMM table from ew groups");
+    assert_eq!(r.elementwise.len(), 1);
+    let t = &r.elementwise[0];
+    assert_eq!(t.threads, Threads::One);
+    assert_eq!(t.bandwidth_gbs, 39.32);
+    assert_eq!(t.l3_bytes, 32 << 20);
+    let keys: Vec<_> = t.rows.iter().map(|r| (r.dtype.as_str(), r.op.as_str(), r.n)).collect();
+    assert_eq!(keys, [("f32", "exp", 16384), ("f32", "exp", 33554432), ("f64", "add", 33554432)]);
+    let impls: Vec<_> = t.rows[0].figures.iter().map(|f| f.implementation.as_str()).collect();
+    assert_eq!(impls, elementwise::IMPLS);
+}
+
+#[test]
+fn elementwise_rates_and_ratios() {
+    let r = ew_report();
+    // f32 exp, 16 Ki: 16 384 elements in 4 000 / 32 000 / 16 000 ns → 4.096, 0.512, 1.024
+    // Gelem/s; ours / std = 8, ours / wide = 4.
+    let small = ew_row(&r, "ew_f32_exp_t1", 16384);
+    assert!(close(small.gelem_per_s("ours").unwrap(), 4.096));
+    assert!(close(small.gelem_per_s("std").unwrap(), 0.512));
+    assert!(close(small.gelem_per_s("wide").unwrap(), 1.024));
+    assert!(close(small.ours_over_std, 8.0) && close(small.ours_over_wide, 4.0));
+    // Confidence interval ±1 % of the time: [16 384 / 4 040, 16 384 / 3 960] Gelem/s.
+    let ci = small.figures[0].gelem_per_s_ci;
+    assert!(close(ci[0], 16384.0 / 4040.0) && close(ci[1], 16384.0 / 3960.0));
+    // f64 add, 32 Mi: ours 1, std 0.8, wide 0.5 Gelem/s → 1.25 and 2.
+    let add = ew_row(&r, "ew_f64_add_t1", 33554432);
+    assert!(close(add.ours_over_std, 1.25) && close(add.ours_over_wide, 2.0));
+}
+
+#[test]
+fn elementwise_bandwidth_only_beyond_l3() {
+    let r = ew_report();
+    // f32 exp, 16 Ki: 2 streams · 4 B · 16 384 = 128 KiB, within the 32 MiB L3.
+    let small = ew_row(&r, "ew_f32_exp_t1", 16384);
+    assert_eq!(small.bytes, Some(131_072));
+    assert!(!small.in_memory);
+    assert_eq!((small.ours_gbs, small.ours_pct_of_bandwidth), (None, None));
+    // f32 exp, 32 Mi: 2 · 4 · 2²⁵ = 256 MiB in 16 777 216 ns → 16 GB/s = 40.69…% of 39.32.
+    let exp = ew_row(&r, "ew_f32_exp_t1", 33554432);
+    assert_eq!(exp.bytes, Some(268_435_456));
+    assert!(exp.in_memory);
+    assert!(close(exp.ours_gbs.unwrap(), 16.0));
+    assert!(close(exp.ours_pct_of_bandwidth.unwrap(), 100.0 * 16.0 / 39.32));
+    // f64 add, 32 Mi: 3 · 8 · 2²⁵ = 768 MiB in 33 554 432 ns → 24 GB/s = 61.04…%.
+    let add = ew_row(&r, "ew_f64_add_t1", 33554432);
+    assert_eq!(add.bytes, Some(805_306_368));
+    assert!(close(add.ours_gbs.unwrap(), 24.0));
+    assert!(close(add.ours_pct_of_bandwidth.unwrap(), 100.0 * 24.0 / 39.32));
+}
+
+#[test]
+fn elementwise_summaries_per_type() {
+    let r = ew_report();
+    let s = &r.elementwise[0].summaries;
+    assert_eq!(s.len(), 2);
+    // f32: ours / std √(8 · 2) = 4 over 2 rows; ours / wide √(4 · 1) = 2.
+    assert_eq!((s[0].dtype.as_str(), s[0].ours_over_std.shapes), ("f32", 2));
+    assert!(close(s[0].ours_over_std.value, 4.0) && close(s[0].ours_over_wide.value, 2.0));
+    // f64: the one row's 1.25 and 2.
+    assert!(close(s[1].ours_over_std.value, 1.25) && close(s[1].ours_over_wide.value, 2.0));
+}
+
+#[test]
+fn elementwise_missing_implementation_is_a_clear_error() {
+    // Drop wide from the f32 exp 32 Mi row and std from the f64 add row: no partial table,
+    // an error naming both rows and what each has.
+    let results: Vec<Measurement> = ew_results()
+        .into_iter()
+        .filter(|m| {
+            m.full_id != "ew_f32_exp_t1/wide/n=33554432" && m.full_id != "ew_f64_add_t1/std/n=33554432"
+        })
+        .collect();
+    let err = Report::build(limits(), &results, None, false, None).unwrap_err().to_string();
+    assert!(err.starts_with("elementwise table incomplete"), "{err}");
+    assert!(err.contains("ew_f32_exp_t1 n=33554432: no result for wide (found: ours, std)"), "{err}");
+    assert!(err.contains("ew_f64_add_t1 n=33554432: no result for std (found: ours, wide)"), "{err}");
+    assert!(!err.contains("n=16384"), "{err}");
+}
+
+#[test]
+fn elementwise_throughput_must_be_the_element_count() {
+    let mut results = ew_results();
+    results[0].throughput = Some(Throughput::Elements(2 * 16384));
+    let err = Report::build(limits(), &results, None, false, None).unwrap_err().to_string();
+    assert!(err.contains("ew_f32_exp_t1/ours/n=16384: throughput"), "{err}");
+}
+
+#[test]
+fn elementwise_group_ids_and_streams() {
+    assert_eq!(elementwise::parse_group("ew_f32_exp_t1"), Some(("f32".into(), "exp".into(), Threads::One)));
+    assert_eq!(elementwise::parse_group("ew_f64_dot_tall"), Some(("f64".into(), "dot".into(), Threads::All)));
+    assert_eq!(elementwise::parse_group("ew_f32_exp"), None);
+    assert_eq!(elementwise::parse_group("gemm_f32_t1"), None);
+    let streams: Vec<_> =
+        ["exp", "ln", "tanh", "sigmoid", "relu", "add", "mul", "axpy", "scale", "sum", "dot", "gelu"]
+            .map(elementwise::streams)
+            .to_vec();
+    let two_three_one = [2, 2, 2, 2, 2, 3, 3, 3, 2, 1, 2].map(Some);
+    assert_eq!(streams[..11], two_three_one);
+    assert_eq!(streams[11], None);
+}
+
+#[test]
+fn gemm_and_elementwise_in_one_report() {
+    let mut results = collect(&fixtures().join("criterion"), UNIX_EPOCH, &expected()).unwrap();
+    results.extend(ew_results());
+    let r = Report::build(limits(), &results, Some("abc1234".into()), false, None).unwrap();
+    let ids: Vec<_> = r.groups.iter().map(|g| g.group.as_str()).collect();
+    assert_eq!(ids, ["gemm_f32_t1", "gemm_f64_t1", "gemm_f32_tall"]);
+    assert_eq!(r.elementwise[0].rows.len(), 3);
+    let md = render::markdown(&r);
+    let term = render::terminal(&r);
+    for text in [&md, &term] {
+        // The gemm table is still there, and the elementwise one with its figures:
+        // f32 exp 16 Ki ours 4.096 Gelem/s, ours / std 8, f64 add 24 GB/s = 61.0 %.
+        assert!(text.contains("0.80× (faer)"), "{text}");
+        assert!(text.contains("elementwise — Gelem/s, 1 thread"), "{text}");
+        assert!(text.contains("4.10") && text.contains("8.00×"), "{text}");
+        assert!(text.contains("24.0") && text.contains("61.0%"), "{text}");
+        assert!(text.contains("elementwise f32 (1 thread): geometric mean of ours / std: 4.00×"), "{text}");
+        assert!(text.contains("no write-allocate reads"), "{text}");
+    }
+    assert!(md.lines().any(|l| l.starts_with("| type") && l.contains("ours % of bandwidth")), "{md}");
+    let json: serde_json::Value = serde_json::from_str(&render::json(&r).unwrap()).unwrap();
+    assert_eq!(json["elementwise"][0]["rows"][2]["op"], "add");
+    assert_eq!(json["elementwise"][0]["rows"][2]["bytes"], 805_306_368);
+}

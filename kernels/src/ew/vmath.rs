@@ -175,7 +175,10 @@ where
         let d_lo = S::add(S::sub(one, d), e);
         let r = S::div(one, d);
         let q = S::mul(num, r);
-        let res = fnma::<S>(q, d_lo, fnma::<S>(q, d, num));
+        // num − q·d is exact (a division residual is representable); `two_prod` keeps it
+        // exact without FMA too, so the portable path gets the same correction.
+        let (p, pe) = S::two_prod(q, d);
+        let res = fnma::<S>(q, d_lo, S::sub(S::sub(num, p), pe));
         S::fma(res, r, q)
     }
 }

@@ -28,26 +28,29 @@
 //! | --- | --- | --- | --- | --- |
 //! | exp | 0.90 / 1 | 1.10 / 1.5 | 1.00 / 1 | 1.19 / 1.5 |
 //! | ln | 0.80 / 1 | 0.86 / 1 | 0.80 / 1 | 0.78 / 1 |
-//! | tanh | 1.09 / 1.5 | 1.16 / 1.5 | 1.32 / 2 | 1.28 / 2 |
-//! | sigmoid | 1.39 / 1.5 | 1.50 / 2 | 1.45 / 2 | 1.43 / 2 |
+//! | tanh | 1.20 / 1.5 | 1.22 / 1.5 | 1.32 / 2 | 1.28 / 2 |
+//! | sigmoid | 1.39 / 1.5 | 1.50 / 2 | 2.11 / 2.5 | 1.91 / 2.5 |
 //! | sin | 2.37 / 2.5 | 2.38 / 2.5 | 2.32 / 2.5 | 1.84 / 2.5 |
-//! | cos | 2.28 / 2.5 | 2.23 / 2.5 | 2.31 / 2.5 | 1.87 / 2.5 |
+//! | cos | 2.28 / 2.5 | 2.22 / 2.5 | 2.31 / 2.5 | 1.87 / 2.5 |
 //! | softplus | 2.58 / 3 | 2.47 / 3 | 2.65 / 3 | 2.79 / 3 |
 //! | gelu | 0.50 / 1 | 0.50 / 1 | 3.04 / 3.5 | 2.85 / 3.5 |
-//! | atan2 | 2.00 / 2.5 | 1.90 / 2.5 | 2.00 / 2.5 | 1.85 / 2.5 |
+//! | atan2 | 2.02 / 2.5 | 1.90 / 2.5 | 2.07 / 2.5 | 1.89 / 2.5 |
 //! | pow, powf | 0.50 / 1 | 0.50 / 1 | `std` | `std` |
 //!
 //! How: exp reduces by ln 2 (Cody–Waite) to a Taylor polynomial and scales exactly; ln
 //! uses the atanh series of the mantissa; tanh a fitted odd polynomial below 1 (f32) /
-//! 0.625 (f64) and 1 − 2/(e^{2|x|} + 1) above; sigmoid one exp and a Newton-corrected
-//! quotient; sin/cos reduce by π/2 in four exact parts (|x| ≤ 6000 for f32, 10⁶ for f64;
+//! 0.625 (f64) and 1 − 2/(e^{2|x|} + 1) above; sigmoid one exp and, in f32, a
+//! Newton-corrected quotient (f64 keeps the plain division: ≤ 2.5 ulp at half the
+//! latency); sin/cos reduce by π/2 in four exact parts (|x| ≤ 6000 for f32, 10⁶ for f64;
 //! larger arguments are computed by `std`, lane by lane). f32 GELU and f32 pow are
 //! evaluated in f64: GELU's negative tail multiplies the relative error of its argument
-//! 2u by |2u| (up to ~100 in f32 and ~745 in f64 before the result underflows), and pow's result error is |y·ln x| times that of ln x; the f64 GELU forms its
-//! argument in double length instead. f64 pow needs y·ln x to ~2⁻⁶³, more than the
-//! vector ln gives, so it is `std`'s `powf` lane by lane (glibc's pow is correctly rounded
-//! in practice). The exhaustive f32 sweep (`cargo xtask ulp-sweep`, all 2³² inputs)
-//! results are in `ARCHITECTURE.md`.
+//! 2u by |2u| (up to ~100 in f32 and ~745 in f64 before the result underflows), and pow's
+//! result error is |y·ln x| times that of ln x; the f64 GELU forms its argument in double
+//! length instead. f64 pow needs y·ln x to ~2⁻⁶³, more than the vector ln gives, so it is
+//! `std`'s `powf` lane by lane (glibc's pow is correctly rounded in practice). Polynomials
+//! are evaluated by Estrin's scheme (short dependency chains: the loops are latency-bound),
+//! except exp's two leading terms. The exhaustive f32 sweep (`cargo xtask ulp-sweep`, all
+//! 2³² inputs) results are in `ARCHITECTURE.md`.
 //!
 //! sqrt, recip, abs, neg, square, relu, the binary arithmetic ops, max and min are
 //! correctly rounded (single IEEE operations). `powi` matches `std`'s `powi` bit for bit.

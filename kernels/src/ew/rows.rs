@@ -71,11 +71,11 @@ where
             // Σe goes to a scratch pass: y receives e first, then is overwritten.
             let s = exp_shift::<S>(x, y, n, m);
             let shift = S::T::from_f64(m.to_f64() + s.to_f64().ln());
-            zip::<S, { code::SUB }, false, true>(x, &shift, y, n, p);
+            zip::<S, { code::SUB }, false, true, false>(x, &shift, y, n, p);
         } else {
             let s = exp_shift::<S>(x, y, n, m);
             let inv = S::T::ONE / s;
-            zip::<S, { code::MUL }, false, true>(y, &inv, y, n, p);
+            zip::<S, { code::MUL }, false, true, false>(y, &inv, y, n, p);
         }
     }
 }

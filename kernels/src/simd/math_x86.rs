@@ -13,7 +13,7 @@ macro_rules! avx512_math {
      $sub:ident, $div:ident, $sqrt:ident, $max:ident, $min:ident, $cmp:ident, $blend:ident,
      $scalef:ident, $getmant:ident, $getexp:ident, $rmax:ident, $rmin:ident, $mul:ident,
      $fmsub:ident, $add:ident, $set1:ident, $seti:ident, $slli:ident, $c2i:ident, $i2c:ident,
-     $storeu:ident, $loadu:ident) => {
+     $storeu:ident, $loadu:ident, $stream:ident) => {
         // SAFETY: every method is an AVX-512F intrinsic (the trait contract guarantees the
         // feature); `vscalef`, `vgetexp` and `vgetmant` implement `ldexp`/`frexp` exactly as
         // specified for the stated input ranges, and `vfmsub` gives the exact product error.
@@ -136,6 +136,11 @@ macro_rules! avx512_math {
                 }
             }
             #[inline(always)]
+            unsafe fn store_stream(p: *mut $t, v: $v) {
+                // SAFETY: as above; the caller guarantees alignment and `LANES` elements.
+                unsafe { $stream(p, v) }
+            }
+            #[inline(always)]
             unsafe fn to_lanes(v: $v) -> [$t; 16] {
                 let mut out = [0.0; 16];
                 // SAFETY: as above; `out` holds at least `LANES` elements.
@@ -156,7 +161,8 @@ macro_rules! avx2_math {
     ($name:ident, $t:ty, $v:ty, $sign:expr, $mant:literal, $bias:literal, $magic:expr,
      $sub:ident, $div:ident, $sqrt:ident, $max:ident, $min:ident, $cmp:ident, $blendv:ident,
      $and:ident, $or:ident, $movemask:ident, $mul:ident, $fmsub:ident, $add:ident, $set1:ident,
-     $seti:ident, $slli:ident, $srli:ident, $c2i:ident, $i2c:ident, $storeu:ident, $loadu:ident) => {
+     $seti:ident, $slli:ident, $srli:ident, $c2i:ident, $i2c:ident, $storeu:ident, $loadu:ident,
+     $stream:ident) => {
         // SAFETY: every method is an AVX/AVX2/FMA intrinsic (the trait contract guarantees
         // the features); the magic-number exponent tricks are exact for the stated ranges.
         unsafe impl Math for $name {
@@ -297,6 +303,11 @@ macro_rules! avx2_math {
                 }
             }
             #[inline(always)]
+            unsafe fn store_stream(p: *mut $t, v: $v) {
+                // SAFETY: as above; the caller guarantees alignment and `LANES` elements.
+                unsafe { $stream(p, v) }
+            }
+            #[inline(always)]
             unsafe fn to_lanes(v: $v) -> [$t; 16] {
                 let mut out = [0.0; 16];
                 // SAFETY: as above; `out` holds at least `LANES` elements.
@@ -342,7 +353,8 @@ avx512_math!(
     _mm512_castps_si512,
     _mm512_castsi512_ps,
     _mm512_storeu_ps,
-    _mm512_loadu_ps
+    _mm512_loadu_ps,
+    _mm512_stream_ps
 );
 avx512_math!(
     Avx512F64,
@@ -374,7 +386,8 @@ avx512_math!(
     _mm512_castpd_si512,
     _mm512_castsi512_pd,
     _mm512_storeu_pd,
-    _mm512_loadu_pd
+    _mm512_loadu_pd,
+    _mm512_stream_pd
 );
 avx2_math!(
     Avx2F32,
@@ -404,7 +417,8 @@ avx2_math!(
     _mm256_castps_si256,
     _mm256_castsi256_ps,
     _mm256_storeu_ps,
-    _mm256_loadu_ps
+    _mm256_loadu_ps,
+    _mm256_stream_ps
 );
 avx2_math!(
     Avx2F64,
@@ -434,5 +448,6 @@ avx2_math!(
     _mm256_castpd_si256,
     _mm256_castsi256_pd,
     _mm256_storeu_pd,
-    _mm256_loadu_pd
+    _mm256_loadu_pd,
+    _mm256_stream_pd
 );

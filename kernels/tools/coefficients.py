@@ -29,3 +29,13 @@ print("PIO4 f32", split(mp.pi/4,'f32',2), "f64", split(mp.pi/4,'f64',2))
 print("sqrt(2/pi)", f32(mp.sqrt(2/mp.pi)), repr(float(mp.sqrt(2/mp.pi))))
 print("LOG2E", f32(1/mp.ln2), repr(float(1/mp.ln2)), "2/pi", f32(2/mp.pi), repr(float(2/mp.pi)))
 print("SQRT2", f32(mp.sqrt(2)), repr(float(mp.sqrt(2))))
+
+# ln f64: Chebyshev fit of the atanh-series tail h(z) = (2 atanh(sqrt z)/sqrt z - 2)/z on
+# z <= ((sqrt2-1)/(sqrt2+1))^2, 7 terms.
+zmax = ((mp.sqrt(2) - 1) / (mp.sqrt(2) + 1))**2
+def h_ln(z):
+    if z == 0: return mp.mpf(2) / 3
+    x = mp.sqrt(z); return (2 * mp.atanh(x) / x - 2) / z
+c, err = mp.chebyfit(h_ln, [0, zmax], 7, error=True)
+print(f"// LN_F64: err {mp.nstr(err, 3)}")
+print("const LN_F64: [f64; 7] = [" + ", ".join(repr(float(v)) for v in c[::-1]) + "];")

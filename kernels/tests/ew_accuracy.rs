@@ -6,8 +6,8 @@
 //! References: f32 results against f64 evaluations (f64 `std` functions are accurate to
 //! ~1 f64 ulp = 2⁻²⁹ f32 ulp, negligible); f64 results against double-double evaluations
 //! (`support::dd`, ~2⁻¹⁰⁰ relative). The FMA paths (AVX2, AVX-512) are bit-identical
-//! (`ew.rs` tests it), so the widest available one is measured; the portable path (no FMA)
-//! is measured on 10⁶ inputs. Set `NUMCORE_ULP_INPUTS` to change the count.
+//! (`ew.rs` tests it), so the widest available one is measured, and the portable path (no
+//! FMA) on the same inputs. Set `NUMCORE_ULP_INPUTS` to change the count.
 
 mod support;
 
@@ -33,12 +33,11 @@ fn count() -> usize {
     std::env::var("NUMCORE_ULP_INPUTS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000_000)
 }
 
-/// The paths to measure and how many inputs each gets.
-fn paths() -> Vec<(Isa, usize)> {
-    let n = count();
-    let mut v = vec![(Isa::Portable, n / 10)];
+/// The paths to measure: the portable one and the widest FMA path.
+fn paths() -> Vec<Isa> {
+    let mut v = vec![Isa::Portable];
     if let Some(&fma) = Isa::available().iter().rfind(|i| **i != Isa::Portable) {
-        v.push((fma, n));
+        v.push(fma);
     }
     v
 }
@@ -106,39 +105,65 @@ fn eval<T: Element>(isa: Isa, op: Unary, x: &[T]) -> Vec<T> {
     y
 }
 
+/// Max ulp error per path of `op` over `x`: the reference `want` is evaluated once per
+/// input (in parallel chunks), then every path's result is scored against it by `err`.
+fn measure<T: Element, W: Send>(
+    op: Unary,
+    x: &[T],
+    want: impl Fn(T) -> W + Sync,
+    err: impl Fn(T, &W) -> f64,
+) -> Vec<(Isa, f64, f64)> {
+    use rayon::prelude::*;
+    let mut worst_by_path: Vec<(Isa, f64, f64)> = paths().into_iter().map(|isa| (isa, 0.0, 0.0)).collect();
+    for chunk in x.chunks(1 << 20) {
+        let wants: Vec<W> = chunk.par_iter().map(|&x| want(x)).collect();
+        for w in worst_by_path.iter_mut() {
+            let y = eval(w.0, op, chunk);
+            let (e, at) = worst(y.iter().zip(&wants).zip(chunk).map(|((&g, r), &x)| (err(g, r), x.to_f64())));
+            if e > w.1 || e.is_nan() {
+                (w.1, w.2) = (e, at);
+            }
+        }
+    }
+    worst_by_path
+}
+
 #[test]
 fn f32_unary_ulp_bounds() {
     for (op, range, r32, _, bounds) in cases() {
-        for (isa, n) in paths() {
-            let x = inputs::<f32>(n, 1, range);
-            let y = eval(isa, op, &x);
-            let (e, at) =
-                worst(x.iter().zip(&y).map(|(&x, &g)| (dd::ulp_err_f32(g, r32(x as f64)), x as f64)));
+        let x = inputs::<f32>(count(), 1, range);
+        for (isa, e, at) in measure(op, &x, |x| r32(x as f64), |g, &w| dd::ulp_err_f32(g, w)) {
             let bound = bounds[if isa == Isa::Portable { 1 } else { 0 }];
-            println!("f32 {op:?} {isa}: max {e:.3} ulp at {at:e} over {n} inputs (bound {bound})");
+            println!("f32 {op:?} {isa}: max {e:.3} ulp at {at:e} over {} inputs (bound {bound})", x.len());
             assert!(e <= bound, "f32 {op:?} on {isa}: {e} ulp at x = {at:e} exceeds {bound}");
         }
     }
 }
 
+/// A double-double reference, or (`Err`) the `std` value a lane must equal bit for bit.
+type Want64 = Result<Dd, f64>;
+
 #[test]
 fn f64_unary_ulp_bounds() {
     for (op, range, _, r64, bounds) in cases() {
-        for (isa, n) in paths() {
-            let x = inputs::<f64>(n, 2, range);
-            let y = eval(isa, op, &x);
-            // Beyond dd's trigonometric domain the kernels hand sin/cos lanes to `std`
-            // (|x| > 10⁶): there the check is bit equality with `std`.
-            let err = |x: f64, g: f64| match op {
-                Unary::Sin | Unary::Cos if x.abs() > dd::TRIG_MAX => {
-                    let s = if op == Unary::Sin { x.sin() } else { x.cos() };
-                    if s.to_bits() == g.to_bits() { 0.0 } else { f64::INFINITY }
-                }
-                _ => dd::ulp_err_f64(g, r64(x)),
-            };
-            let (e, at) = worst(x.iter().zip(&y).map(|(&x, &g)| (err(x, g), x)));
+        let x = inputs::<f64>(count(), 2, range);
+        // Beyond dd's trigonometric domain the kernels hand sin/cos lanes to `std`
+        // (|x| > 10⁶): there the check is bit equality with `std`.
+        let want = |x: f64| -> Want64 {
+            match op {
+                Unary::Sin if x.abs() > dd::TRIG_MAX => Err(x.sin()),
+                Unary::Cos if x.abs() > dd::TRIG_MAX => Err(x.cos()),
+                _ => Ok(r64(x)),
+            }
+        };
+        let err = |g: f64, w: &Want64| match w {
+            Ok(d) => dd::ulp_err_f64(g, *d),
+            Err(s) if s.to_bits() == g.to_bits() => 0.0,
+            Err(_) => f64::INFINITY,
+        };
+        for (isa, e, at) in measure(op, &x, want, err) {
             let bound = bounds[if isa == Isa::Portable { 3 } else { 2 }];
-            println!("f64 {op:?} {isa}: max {e:.3} ulp at {at:e} over {n} inputs (bound {bound})");
+            println!("f64 {op:?} {isa}: max {e:.3} ulp at {at:e} over {} inputs (bound {bound})", x.len());
             assert!(e <= bound, "f64 {op:?} on {isa}: {e} ulp at x = {at:e} exceeds {bound}");
         }
     }
@@ -148,8 +173,8 @@ fn f64_unary_ulp_bounds() {
 /// pow is `std`'s `powf` lane by lane, checked bit for bit).
 #[test]
 fn binary_ulp_bounds() {
-    for (isa, n) in paths() {
-        let n = n / 4;
+    for isa in paths() {
+        let n = count() / 4;
         let a = inputs::<f32>(n, 3, (-50.0, 50.0));
         let b = inputs::<f32>(n, 4, (-50.0, 50.0));
         let mut y = vec![0.0f32; n];

@@ -79,6 +79,7 @@ pub(crate) mod consts;
 pub(crate) mod dispatch;
 mod exec;
 mod kernels;
+mod matrix;
 pub(crate) mod ops;
 mod reduce;
 mod rows;
@@ -86,9 +87,11 @@ pub(crate) mod vmath;
 
 pub use exec::Exec;
 pub use kernels::{
-    argmax, axpy, dot, log_softmax_backward_rows, log_softmax_rows, logsumexp, map, map_inplace, max, min,
-    norm2, relu_backward, scalar_zip, scale, sigmoid_backward, softmax_backward_rows, softmax_rows, sum,
-    sum_cols, sum_rows, tanh_backward, zip, zip_inplace, zip_scalar,
+    argmax, axpy, dot, logsumexp, map, map_inplace, max, min, norm2, relu_backward, scalar_zip, scale,
+    sigmoid_backward, sum, tanh_backward, zip, zip_inplace, zip_scalar,
+};
+pub use matrix::{
+    log_softmax_backward_rows, log_softmax_rows, softmax_backward_rows, softmax_rows, sum_cols, sum_rows,
 };
 
 /// A unary elementwise op.

@@ -25,14 +25,27 @@ pub const IMPLS: [&str; 3] = [OURS, "std", "wide"];
 
 /// Streams one element of `op` moves: unary out-of-place ops read x and write y (2),
 /// binary ops read a and b and write c (3), axpy reads x and y and writes y (3), scale
-/// reads and writes x (2), sum reads x (1), dot reads x and y (2). `None` for an op this
-/// table does not know.
+/// reads and writes x (2), sum reads x (1), dot reads x and y (2). The backward fusions
+/// read the gradient and the forward value and write the result (3); the row ops on a
+/// matrix: softmax and log_softmax read x and write y (2), their backward versions read g
+/// and y and write the result (3), sum_rows and sum_cols read x (1; their outputs, one
+/// element per row or column, are left out). The reductions max, min, argmax, norm2 and
+/// logsumexp read x (1): the count is of what the op needs, not of how often an
+/// implementation reads it (argmax and logsumexp may take two passes). `None` for an op
+/// this table does not know.
 pub fn streams(op: &str) -> Option<u64> {
     Some(match op {
         "exp" | "ln" | "tanh" | "sigmoid" | "relu" => 2,
+        "sin" | "cos" | "softplus" | "gelu" | "sqrt" | "recip" | "abs" | "neg" | "square" | "powi"
+        | "powf" => 2,
         "add" | "mul" | "axpy" => 3,
+        "sub" | "div" | "maximum" | "minimum" | "atan2" | "pow" => 3,
+        "tanh_bwd" | "sigmoid_bwd" | "relu_bwd" => 3,
         "scale" | "dot" => 2,
+        "softmax" | "log_softmax" => 2,
+        "softmax_bwd" | "log_softmax_bwd" => 3,
         "sum" => 1,
+        "max" | "min" | "argmax" | "norm2" | "logsumexp" | "sum_rows" | "sum_cols" => 1,
         _ => return None,
     })
 }

@@ -346,12 +346,76 @@ fn elementwise_group_ids_and_streams() {
     assert_eq!(elementwise::parse_group("ew_f32_exp"), None);
     assert_eq!(elementwise::parse_group("gemm_f32_t1"), None);
     let streams: Vec<_> =
-        ["exp", "ln", "tanh", "sigmoid", "relu", "add", "mul", "axpy", "scale", "sum", "dot", "gelu"]
+        ["exp", "ln", "tanh", "sigmoid", "relu", "add", "mul", "axpy", "scale", "sum", "dot", "erf"]
             .map(elementwise::streams)
             .to_vec();
     let two_three_one = [2, 2, 2, 2, 2, 3, 3, 3, 2, 1, 2].map(Some);
     assert_eq!(streams[..11], two_three_one);
     assert_eq!(streams[11], None);
+}
+
+#[test]
+fn elementwise_streams_of_the_further_ops() {
+    // Every op the bench runs beyond the targeted ones has a byte count.
+    let maps = ["sin", "cos", "softplus", "gelu", "sqrt", "recip", "abs", "neg", "square", "powi", "powf"];
+    for op in maps.into_iter().chain(["softmax", "log_softmax"]) {
+        assert_eq!(elementwise::streams(op), Some(2), "{op}");
+    }
+    let binary = ["sub", "div", "maximum", "minimum", "atan2", "pow"];
+    let backward = ["tanh_bwd", "sigmoid_bwd", "relu_bwd", "softmax_bwd", "log_softmax_bwd"];
+    for op in binary.into_iter().chain(backward) {
+        assert_eq!(elementwise::streams(op), Some(3), "{op}");
+    }
+    for op in ["max", "min", "argmax", "norm2", "logsumexp", "sum_rows", "sum_cols"] {
+        assert_eq!(elementwise::streams(op), Some(1), "{op}");
+    }
+    assert_eq!(
+        elementwise::parse_group("ew_f32_log_softmax_bwd_t1"),
+        Some(("f32".into(), "log_softmax_bwd".into(), Threads::One))
+    );
+}
+
+/// The fixture's f32 exp 16 Ki results renamed to group `group`: an op measured at the
+/// small size only (the further ops by default).
+fn ew_small_only(group: &str) -> Vec<Measurement> {
+    ew_results()
+        .into_iter()
+        .filter(|m| m.group_id == "ew_f32_exp_t1" && m.value_str.as_deref() == Some("n=16384"))
+        .map(|mut m| {
+            m.full_id = m.full_id.replace("ew_f32_exp_t1", group);
+            m.group_id = group.to_owned();
+            m
+        })
+        .collect()
+}
+
+#[test]
+fn elementwise_op_with_the_small_size_only() {
+    // A further op (sin) has a 16 Ki row and no 32 Mi one, beside ops with both: a row of
+    // its own, in cache, with its bytes, and no error for the absent size.
+    // In bench order: the f32 ops, then the f64 ones.
+    let mut results = ew_results();
+    let f64_at = results.iter().position(|m| m.group_id.starts_with("ew_f64")).unwrap();
+    results.splice(f64_at..f64_at, ew_small_only("ew_f32_sin_t1"));
+    let r = Report::build(limits(), &results, None, false, None).unwrap();
+    let t = &r.elementwise[0];
+    let keys: Vec<_> = t.rows.iter().map(|r| (r.dtype.as_str(), r.op.as_str(), r.n)).collect();
+    assert_eq!(
+        keys,
+        [("f32", "exp", 16384), ("f32", "exp", 33554432), ("f32", "sin", 16384), ("f64", "add", 33554432)]
+    );
+    let sin = ew_row(&r, "ew_f32_sin_t1", 16384);
+    assert_eq!(sin.bytes, Some(131_072));
+    assert!(!sin.in_memory && sin.ours_gbs.is_none());
+    assert!(close(sin.ours_over_std, 8.0) && close(sin.ours_over_wide, 4.0));
+    // The f32 summary takes in the new row: ours / std ∛(8 · 2 · 8) = 4·∛2.
+    assert_eq!(t.summaries[0].ours_over_std.shapes, 3);
+
+    // Without its wide result, only the small row of that op is reported missing.
+    results.retain(|m| m.full_id != "ew_f32_sin_t1/wide/n=16384");
+    let err = Report::build(limits(), &results, None, false, None).unwrap_err().to_string();
+    assert!(err.contains("ew_f32_sin_t1 n=16384: no result for wide (found: ours, std)"), "{err}");
+    assert!(!err.contains("n=33554432"), "{err}");
 }
 
 #[test]

@@ -27,11 +27,16 @@ fn over_rows(rows: usize, cols: usize, heavy: bool, f: impl Fn(usize, usize) + S
     for_chunks(exec.par, rows, min.div_ceil(cols.max(1)), 1, |s, e| exec.run(|| f(s, e)));
 }
 
+/// A row kernel over `rows` consecutive rows (one dispatch for all of them: a dispatch
+/// per row cost more than a short row's work).
 struct RowK<T, const OP: u8> {
     a: *const T,
     b: *const T,
     y: *mut T,
     cols: usize,
+    rows: usize,
+    /// Elements between consecutive rows' outputs (`cols`, or 1 for row sums).
+    y_stride: usize,
 }
 const SOFTMAX: u8 = 0;
 const LOG_SOFTMAX: u8 = 1;
@@ -42,17 +47,21 @@ impl<T: Paths + Element, const OP: u8> Kernel<T> for RowK<T, OP> {
     type Out = ();
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) {
-        let (a, b, y, n) = (self.a, self.b, self.y, self.cols);
-        // SAFETY: one row of `cols` elements in each buffer (built by `rows_apply`).
-        unsafe {
-            match OP {
-                SOFTMAX => softmax_row::<S, false>(a, y, n),
-                LOG_SOFTMAX => softmax_row::<S, true>(a, y, n),
-                SOFTMAX_BWD => softmax_bwd_row::<S, false>(a, b, y, n),
-                LOG_SOFTMAX_BWD => softmax_bwd_row::<S, true>(a, b, y, n),
-                _ => {
-                    let (hi, lo) = sum2::<S>(a, n);
-                    *y = finish(hi, lo);
+        let n = self.cols;
+        for r in 0..self.rows {
+            // SAFETY: `rows` rows of `cols` elements in each buffer, outputs `y_stride`
+            // apart (built by `rows_apply`).
+            unsafe {
+                let (a, b, y) = (self.a.add(r * n), self.b.add(r * n), self.y.add(r * self.y_stride));
+                match OP {
+                    SOFTMAX => softmax_row::<S, false>(a, y, n),
+                    LOG_SOFTMAX => softmax_row::<S, true>(a, y, n),
+                    SOFTMAX_BWD => softmax_bwd_row::<S, false>(a, b, y, n),
+                    LOG_SOFTMAX_BWD => softmax_bwd_row::<S, true>(a, b, y, n),
+                    _ => {
+                        let (hi, lo) = sum2::<S>(a, n);
+                        *y = finish(hi, lo);
+                    }
                 }
             }
         }
@@ -71,16 +80,16 @@ fn rows_apply<T: Element, const OP: u8>(
     let (ap, bp, yp) =
         (SendPtr(a.as_ptr() as *mut T), SendPtr(b.map_or(a.as_ptr(), |b| b.as_ptr()) as *mut T), SendPtr(y));
     over_rows(rows, cols, OP != ROW_SUM, |s, e| {
-        for r in s..e {
-            // SAFETY (offsets): `r < rows`, so each row lies inside its buffer.
-            let k = RowK::<T, OP> {
-                a: ap.get().wrapping_add(r * cols),
-                b: bp.get().wrapping_add(r * cols),
-                y: yp.get().wrapping_add(r * y_stride),
-                cols,
-            };
-            run::<T, _>(k);
-        }
+        // (Offsets: `s < e ≤ rows`, so rows s..e lie inside their buffers.)
+        let k = RowK::<T, OP> {
+            a: ap.get().wrapping_add(s * cols),
+            b: bp.get().wrapping_add(s * cols),
+            y: yp.get().wrapping_add(s * y_stride),
+            cols,
+            rows: e - s,
+            y_stride,
+        };
+        run::<T, _>(k);
     });
 }
 
@@ -173,18 +182,24 @@ pub fn sum_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
     rows_apply::<T, ROW_SUM>(x, None, out.as_mut_ptr(), cols, rows, 1);
 }
 
+/// Adds `rows` rows (`stride` apart) of an `n`-column band into compensated column sums.
 struct ColK<T> {
     x: *const T,
     s: *mut T,
     c: *mut T,
     n: usize,
+    rows: usize,
+    stride: usize,
 }
 impl<T: Paths + Element> Kernel<T> for ColK<T> {
     type Out = ();
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) {
-        // SAFETY: `n` elements in each buffer, disjoint (built by `sum_cols`).
-        unsafe { add_row::<S>(self.x, self.s, self.c, self.n) }
+        for r in 0..self.rows {
+            // SAFETY: `rows` rows of `n` elements `stride` apart in `x`, `n` in `s` and `c`,
+            // all disjoint (built by `sum_cols`).
+            unsafe { add_row::<S>(self.x.add(r * self.stride), self.s, self.c, self.n) }
+        }
     }
 }
 
@@ -208,18 +223,16 @@ pub fn sum_cols<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
     let exec = Exec::current();
     // Threads split the columns (each thread owns a band of out/comp for all rows).
     for_chunks(exec.par, cols, CHEAP_MIN.div_ceil(rows.max(1)), 64, |s, e| {
-        exec.run(|| {
-            for r in 0..rows {
-                // SAFETY (offsets): `r < rows` and `s < e ≤ cols`.
-                let k = ColK {
-                    x: xp.get().wrapping_add(r * cols + s),
-                    s: sp.get().wrapping_add(s),
-                    c: cp.get().wrapping_add(s),
-                    n: e - s,
-                };
-                run::<T, _>(k);
-            }
-        })
+        // (Offsets: `s < e ≤ cols`.)
+        let k = ColK {
+            x: xp.get().wrapping_add(s),
+            s: sp.get().wrapping_add(s),
+            c: cp.get().wrapping_add(s),
+            n: e - s,
+            rows,
+            stride: cols,
+        };
+        exec.run(|| run::<T, _>(k))
     });
     for (o, c) in out.iter_mut().zip(comp) {
         *o = finish(*o, c);

@@ -130,6 +130,13 @@ where
             let (xl, xh) = S::widen(x);
             let (yl, yh) = S::widen(y);
             r = S::narrow(pow_pos::<S::W>(xl, yl), pow_pos::<S::W>(xh, yh));
+            // The vector result holds unless a lane has x ≤ 0, x or y non-finite, or y = 0.
+            let (zero, inf) = (S::zero(), S::splat(S::T::INF));
+            let bad_x = S::or(S::le(x, zero), S::or(S::eq(x, inf), S::is_nan(x)));
+            let bad_y = S::or(S::eq(y, zero), S::or(S::eq(S::abs(y), inf), S::is_nan(y)));
+            if !S::any(S::or(bad_x, bad_y)) {
+                return r;
+            }
         }
         let (xs, ys, mut rs) = (S::to_lanes(x), S::to_lanes(y), S::to_lanes(r));
         for i in 0..S::LANES {

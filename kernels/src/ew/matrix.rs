@@ -5,7 +5,7 @@ use super::dispatch::{Kernel, Paths};
 use super::exec::{Exec, SendPtr, for_chunks};
 use super::kernels::{CHEAP_MIN, HEAVY_MIN, run, same_len};
 use super::reduce::{finish, sum2};
-use super::rows::{add_row, softmax_bwd_row, softmax_row};
+use super::rows::{add_rows, softmax_bwd_row, softmax_row};
 use crate::Element;
 use crate::simd::widen::Widen;
 
@@ -195,11 +195,9 @@ impl<T: Paths + Element> Kernel<T> for ColK<T> {
     type Out = ();
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) {
-        for r in 0..self.rows {
-            // SAFETY: `rows` rows of `n` elements `stride` apart in `x`, `n` in `s` and `c`,
-            // all disjoint (built by `sum_cols`).
-            unsafe { add_row::<S>(self.x.add(r * self.stride), self.s, self.c, self.n) }
-        }
+        // SAFETY: `rows` rows of `n` elements `stride` apart in `x`, `n` in `s` and `c`, all
+        // disjoint (built by `sum_cols`).
+        unsafe { add_rows::<S>(self.x, self.stride, self.rows, self.s, self.c, self.n) }
     }
 }
 

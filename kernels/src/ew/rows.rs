@@ -126,27 +126,45 @@ where
     unsafe { if LOG { fnma::<S>(vmath::exp::<S>(y), d, g) } else { S::mul(y, S::sub(g, d)) } }
 }
 
-/// Adds row `x` into the compensated column sums `(s, c)` (TwoSum per element).
+/// Adds `rows` rows of `x` (`stride` elements apart) into the compensated column sums
+/// `(s, c)` (TwoSum per element). Rows go in blocks of 8: each vector of `s`, `c` is loaded
+/// and stored once per block, and the block's rows (8 × a row) stay in L1 across it.
 ///
 /// # Safety
-/// `S`'s instruction set enabled; `x` readable and `s`, `c` writable for `n` elements, all
-/// disjoint.
+/// `S`'s instruction set enabled; `x` readable for `rows` rows of `n` elements `stride`
+/// apart, and `s`, `c` writable for `n` elements, all disjoint.
 #[inline(always)]
-pub(crate) unsafe fn add_row<S: Widen>(x: *const S::T, s: *mut S::T, c: *mut S::T, n: usize) {
+pub(crate) unsafe fn add_rows<S: Widen>(
+    x: *const S::T,
+    stride: usize,
+    rows: usize,
+    s: *mut S::T,
+    c: *mut S::T,
+    n: usize,
+) {
+    const BLOCK: usize = 8;
     let l = S::LANES;
-    // SAFETY: accesses below `n`, masked tail.
+    // SAFETY: accesses below `n` in each row (masked tail), rows below `rows`.
     unsafe {
-        let mut i = 0;
-        while i < n {
-            let k = S::mask((n - i).min(l));
-            let (xv, sv, cv) =
-                (S::load_masked(x.add(i), k), S::load_masked(s.add(i), k), S::load_masked(c.add(i), k));
-            let t = S::add(sv, xv);
-            let bb = S::sub(t, sv);
-            let e = S::add(S::sub(sv, S::sub(t, bb)), S::sub(xv, bb));
-            S::store_masked(s.add(i), t, k);
-            S::store_masked(c.add(i), S::add(cv, e), k);
-            i += l;
+        let mut r0 = 0;
+        while r0 < rows {
+            let rb = (rows - r0).min(BLOCK);
+            let mut i = 0;
+            while i < n {
+                let k = S::mask((n - i).min(l));
+                let (mut sv, mut cv) = (S::load_masked(s.add(i), k), S::load_masked(c.add(i), k));
+                for r in r0..r0 + rb {
+                    let xv = S::load_masked(x.add(r * stride + i), k);
+                    let t = S::add(sv, xv);
+                    let bb = S::sub(t, sv);
+                    cv = S::add(cv, S::add(S::sub(sv, S::sub(t, bb)), S::sub(xv, bb)));
+                    sv = t;
+                }
+                S::store_masked(s.add(i), sv, k);
+                S::store_masked(c.add(i), cv, k);
+                i += l;
+            }
+            r0 += rb;
         }
     }
 }

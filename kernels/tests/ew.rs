@@ -2,6 +2,9 @@
 //! in-place use, fused ops, reductions against exact sums, rows, thread independence,
 //! and the errors for bad lengths. (Ulp accuracy over 10⁷ inputs: `ew_accuracy.rs`.)
 
+mod common;
+
+use common::Rng;
 use kernels::ew::{self, Binary, Exec, Unary};
 use kernels::{Element, Isa, Par};
 
@@ -12,23 +15,6 @@ type Fused<T> = (fn(&[T], &[T], &mut [T]), Ref2);
 
 fn on<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
     Exec { isa, par: Par::Seq }.run(f)
-}
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * ((self.next() >> 11) as f64 / (1u64 << 53) as f64)
-    }
-    fn int(&mut self, bound: i64) -> i64 {
-        (self.next() % (2 * bound as u64 + 1)) as i64 - bound
-    }
 }
 
 const UNARY: [Unary; 16] = [
@@ -307,9 +293,9 @@ fn exact_inputs<T: Element>(n: usize, seed: u64, small: bool) -> (Vec<T>, Vec<i1
     let mut xs = Vec::with_capacity(n);
     let mut ints = Vec::with_capacity(n);
     for i in 0..n {
-        let e = (r.next() % (2 * shift as u64 + 1)) as i32 - shift;
+        let e = (r.next_u64() % (2 * shift as u64 + 1)) as i32 - shift;
         // Every 100th element is large and cancelled later: an ill-conditioned sum.
-        let m = if i % 100 == 0 { bound } else { r.int(bound) };
+        let m = if i % 100 == 0 { bound } else { r.range(0, 2 * bound as usize) as i64 - bound };
         let m = if i % 200 == 100 { -bound } else { m };
         xs.push(T::from_f64(m as f64 * 2f64.powi(e)));
         ints.push((m as i128) << (e + shift));

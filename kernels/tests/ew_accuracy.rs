@@ -9,25 +9,13 @@
 //! (`ew.rs` tests it), so the widest available one is measured, and the portable path (no
 //! FMA) on the same inputs. Set `NUMCORE_ULP_INPUTS` to change the count.
 
+mod common;
 mod support;
 
+use common::Rng;
 use kernels::ew::{self, Binary, Exec, Unary};
 use kernels::{Element, Isa, Par};
 use support::dd::{self, Dd};
-
-/// xorshift64* stream.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * ((self.next() >> 11) as f64 / (1u64 << 53) as f64)
-    }
-}
 
 fn count() -> usize {
     std::env::var("NUMCORE_ULP_INPUTS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000_000)
@@ -56,8 +44,11 @@ fn inputs<T: Element>(n: usize, seed: u64, range: (f64, f64)) -> Vec<T> {
     let mut r = Rng(seed);
     let mut v = specials::<T>();
     while v.len() < n / 2 {
-        let x =
-            if T::NAME == "f32" { f32::from_bits(r.next() as u32) as f64 } else { f64::from_bits(r.next()) };
+        let x = if T::NAME == "f32" {
+            f32::from_bits(r.next_u64() as u32) as f64
+        } else {
+            f64::from_bits(r.next_u64())
+        };
         if x.is_finite() {
             v.push(T::from_f64(x));
         }

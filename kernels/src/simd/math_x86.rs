@@ -9,7 +9,7 @@ use std::arch::x86_64::*;
 
 /// AVX-512F: predicates are mask registers; `vscalef`/`vgetexp`/`vgetmant` do the exponent work.
 macro_rules! avx512_math {
-    ($name:ident, $t:ty, $v:ty, $m:ty, $i:ident, $sign:expr, $mant:literal, $magic:expr,
+    ($name:ident, $t:ty, $v:ty, $m:ty, $sign:expr, $mant:literal, $magic:expr,
      $sub:ident, $div:ident, $sqrt:ident, $max:ident, $min:ident, $cmp:ident, $blend:ident,
      $scalef:ident, $getmant:ident, $getexp:ident, $rmax:ident, $rmin:ident, $mul:ident,
      $fmsub:ident, $add:ident, $set1:ident, $seti:ident, $slli:ident, $c2i:ident, $i2c:ident,
@@ -328,7 +328,6 @@ avx512_math!(
     f32,
     __m512,
     __mmask16,
-    i32,
     0x8000_0000u32 as i32,
     23,
     8388608.0 + 127.0,
@@ -361,7 +360,6 @@ avx512_math!(
     f64,
     __m512d,
     __mmask8,
-    i64,
     0x8000_0000_0000_0000u64 as i64,
     52,
     4503599627370496.0 + 1023.0,

@@ -1,5 +1,5 @@
-//! Shared helpers for the GEMM tests: strided operands with NaN-filled gaps and a naive
-//! reference that reads operands through the same strides.
+//! Shared test helpers: a seeded generator, and for the GEMM tests strided operands with
+//! NaN-filled gaps and a naive reference that reads operands through the same strides.
 #![allow(dead_code)]
 
 use kernels::{Config, Element, MatMut, MatRef};
@@ -18,6 +18,10 @@ impl Rng {
     /// Uniform in `lo..=hi`.
     pub fn range(&mut self, lo: usize, hi: usize) -> usize {
         lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+    }
+    /// Uniform in [lo, hi).
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
     }
     /// Uniform in [-1, 1).
     pub fn unit(&mut self) -> f64 {

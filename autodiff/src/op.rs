@@ -1,0 +1,118 @@
+//! The op contract: one forward, one VJP rule, one JVP rule, in one place.
+
+use kernels::Element;
+
+use crate::Tensor;
+
+/// A differentiable operation: the built-in ops implement it, and so can users (custom ops,
+/// run with [`Tensor::apply_op`]).
+///
+/// - `forward` computes the output's values from the inputs' values. It must read values
+///   only: graphs and tangents are the engine's business.
+/// - `vjp` maps a cotangent `g` (shaped like the output) to one cotangent per input,
+///   `gᵢ = (∂out/∂inputᵢ)ᵀ·g`, shaped like that input (`None`: the output does not depend on
+///   it). Write it with differentiable tensor ops: when the engine records the backward
+///   sweep (`create_graph`, nested [`grad`](crate::grad)) or runs it on dual tensors
+///   (forward-over-reverse), the rule itself is differentiated.
+/// - `jvp` maps input tangents (`None`: zero) to the output tangent,
+///   `Σᵢ (∂out/∂inputᵢ)·tᵢ`, also with differentiable ops. Optional: an op without one cannot
+///   be used under forward mode (the engine says so by name).
+///
+/// `inputs` and `out` passed to the rules carry their graph nodes and tangents, so rules
+/// compose with every mode.
+///
+/// ```
+/// use autodiff::{grad, Op, Tensor};
+/// /// y = x³, dy/dx = 3x².
+/// #[derive(Clone)]
+/// struct Cube;
+/// impl Op<f64> for Cube {
+///     fn name(&self) -> &str { "cube" }
+///     fn forward(&self, x: &[&Tensor<f64>]) -> Tensor<f64> {
+///         let v = x[0].data().iter().map(|v| v * v * v).collect();
+///         Tensor::from_vec(v, x[0].shape())
+///     }
+///     fn vjp(&self, x: &[Tensor<f64>], _out: &Tensor<f64>, g: &Tensor<f64>) -> Vec<Option<Tensor<f64>>> {
+///         vec![Some(g * &(&x[0] * &x[0]) * 3.0)]
+///     }
+///     fn jvp(&self, x: &[Tensor<f64>], _out: &Tensor<f64>, t: &[Option<Tensor<f64>>]) -> Option<Tensor<f64>> {
+///         t[0].as_ref().map(|t| t * &(&x[0] * &x[0]) * 3.0)
+///     }
+/// }
+/// let g = grad(|x: &Tensor<f64>| x.apply_op(Cube, &[]).sum(), &Tensor::scalar(2.0));
+/// assert_eq!(g.item(), 12.0); // 3·2²
+/// ```
+pub trait Op<T: Element>: Send + Sync + 'static {
+    /// The name errors and the numerics check report.
+    fn name(&self) -> &str;
+    /// The output's values.
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T>;
+    /// Cotangents of the inputs from the output's cotangent `g`.
+    fn vjp(&self, inputs: &[Tensor<T>], out: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>>;
+    /// The output's tangent from the inputs' tangents; `None` if the op has no JVP rule.
+    fn jvp(
+        &self,
+        inputs: &[Tensor<T>],
+        out: &Tensor<T>,
+        tangents: &[Option<Tensor<T>>],
+    ) -> Option<Tensor<T>> {
+        let _ = (inputs, out, tangents);
+        None
+    }
+}
+
+/// A user op as the engine runs it: `forward` sees plain values (no node, no tangent) and
+/// runs without recording, whatever the user's forward does inside.
+#[derive(Clone)]
+struct Custom<O>(O);
+
+impl<T: Element, O: Op<T> + Clone> Op<T> for Custom<O> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn forward(&self, inputs: &[&Tensor<T>]) -> Tensor<T> {
+        let plain: Vec<Tensor<T>> = inputs.iter().map(|t| t.plain()).collect();
+        let refs: Vec<&Tensor<T>> = plain.iter().collect();
+        crate::no_grad(|| self.0.forward(&refs)).plain()
+    }
+    fn vjp(&self, inputs: &[Tensor<T>], out: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        self.0.vjp(inputs, out, g)
+    }
+    fn jvp(
+        &self,
+        inputs: &[Tensor<T>],
+        out: &Tensor<T>,
+        tangents: &[Option<Tensor<T>>],
+    ) -> Option<Tensor<T>> {
+        self.0.jvp(inputs, out, tangents)
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    /// Applies a user op to `self` followed by `others` (see [`Op`]): the result records a
+    /// graph node and propagates tangents like any built-in op. The engine checks the
+    /// rules' output counts and shapes and names the op when they are wrong.
+    ///
+    /// ```
+    /// use autodiff::{Op, Tensor};
+    /// /// y = a − b (two inputs).
+    /// #[derive(Clone)]
+    /// struct Diff;
+    /// impl Op<f32> for Diff {
+    ///     fn name(&self) -> &str { "diff" }
+    ///     fn forward(&self, x: &[&Tensor<f32>]) -> Tensor<f32> { x[0] - x[1] }
+    ///     fn vjp(&self, _: &[Tensor<f32>], _: &Tensor<f32>, g: &Tensor<f32>) -> Vec<Option<Tensor<f32>>> {
+    ///         vec![Some(g.clone()), Some(-g)]
+    ///     }
+    /// }
+    /// let (a, b) = (Tensor::scalar(5.0f32), Tensor::scalar(3.0));
+    /// assert_eq!(a.apply_op(Diff, &[&b]).item(), 2.0);
+    /// ```
+    #[track_caller]
+    pub fn apply_op<O: Op<T> + Clone>(&self, op: O, others: &[&Tensor<T>]) -> Tensor<T> {
+        let mut inputs = Vec::with_capacity(1 + others.len());
+        inputs.push(self);
+        inputs.extend_from_slice(others);
+        crate::engine::apply(Custom(op), &inputs)
+    }
+}

@@ -1,0 +1,295 @@
+//! Elementwise binary ops with numpy broadcasting, and the arithmetic operators.
+//!
+//! For y = f(a, b) the partials are diagonal after broadcasting, so each op states
+//! `s·∂f/∂a` and `s·∂f/∂b` once ([`Fun::partial`]): the VJP sums them down to each input's
+//! shape, the JVP adds the tangents' contributions.
+
+use std::ops::{Add, Div, Mul, Sub};
+
+use kernels::Element;
+use kernels::ew::{self, Binary};
+
+use super::{build, expand};
+use crate::Tensor;
+use crate::engine::apply;
+use crate::op::Op;
+use crate::shape::{self, Shape};
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Fun {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Max,
+    Min,
+    Atan2,
+    Pow,
+}
+
+impl Fun {
+    fn kernel(self) -> Binary {
+        match self {
+            Fun::Add => Binary::Add,
+            Fun::Sub => Binary::Sub,
+            Fun::Mul => Binary::Mul,
+            Fun::Div => Binary::Div,
+            Fun::Max => Binary::Max,
+            Fun::Min => Binary::Min,
+            Fun::Atan2 => Binary::Atan2,
+            Fun::Pow => Binary::Pow,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Fun::Add => "add",
+            Fun::Sub => "sub",
+            Fun::Mul => "mul",
+            Fun::Div => "div",
+            Fun::Max => "maximum",
+            Fun::Min => "minimum",
+            Fun::Atan2 => "atan2",
+            Fun::Pow => "pow",
+        }
+    }
+
+    /// `s·∂y/∂a` (`wrt_b == false`) or `s·∂y/∂b`, with differentiable ops; `s` is shaped like
+    /// the output or like the operand it is the tangent of.
+    fn partial<T: Element>(
+        self,
+        a: &Tensor<T>,
+        b: &Tensor<T>,
+        y: &Tensor<T>,
+        s: &Tensor<T>,
+        wrt_b: bool,
+    ) -> Tensor<T> {
+        match (self, wrt_b) {
+            // ∂(a + b) = (1, 1)
+            (Fun::Add, _) | (Fun::Sub, false) => s.clone(),
+            // ∂(a − b)/∂b = −1
+            (Fun::Sub, true) => -s,
+            // ∂(ab) = (b, a)
+            (Fun::Mul, false) => s * b,
+            (Fun::Mul, true) => s * a,
+            // ∂(a/b) = (1/b, −a/b² = −y/b)
+            (Fun::Div, false) => s / b,
+            (Fun::Div, true) => -&(&(s * y) / b),
+            // ∂max(a, b) = ([a > b], [b > a]), ties split ½–½; minimum mirrors it.
+            (Fun::Max | Fun::Min, _) => s * &select_weight(self, a, b, wrt_b),
+            // atan2(a, b) = angle of (b, a): ∂ = (b, −a)/(a² + b²)
+            (Fun::Atan2, false) => &(s * b) / &(&a.square() + &b.square()),
+            (Fun::Atan2, true) => -&(&(s * a) / &(&a.square() + &b.square())),
+            // ∂aᵇ = (b·aᵇ⁻¹, aᵇ·ln a)
+            (Fun::Pow, false) => &(s * b) * &a.pow(&(b - T::ONE)),
+            (Fun::Pow, true) => &(s * y) * &a.ln(),
+        }
+    }
+}
+
+/// The share of the cotangent max/min passes to `b` (`wrt_b`) or `a`: 1 to the selected
+/// operand, ½ each on a tie, a constant in the broadcast shape. NaN follows `std`'s
+/// NaN-ignoring max/min: the other operand is selected.
+fn select_weight<T: Element>(f: Fun, a: &Tensor<T>, b: &Tensor<T>, wrt_b: bool) -> Tensor<T> {
+    let out = shape::broadcast(f.name(), a.shape(), b.shape());
+    let (av, bv) = (expand(a.data(), a.shape(), &out), expand(b.data(), b.shape(), &out));
+    let half = T::from_f64(0.5);
+    let w = av.iter().zip(&bv).map(|(&x, &y)| {
+        let (x, y) = if wrt_b { (y, x) } else { (x, y) };
+        let wins = if matches!(f, Fun::Max) { x > y } else { x < y };
+        if wins || y != y {
+            T::ONE
+        } else if x == y {
+            half
+        } else {
+            T::ZERO
+        }
+    });
+    Tensor::from_vec(w.collect(), &out)
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct BinaryOp(pub(crate) Fun);
+
+/// `true` when `small` (rank ≤ `big`'s) is `big`'s trailing axes with leading ones: then a
+/// broadcast is a loop over rows of `big` against `small` whole.
+fn row_broadcast(small: &[usize], big: &[usize]) -> bool {
+    let lead = big.len() - small.len();
+    let first = small.iter().position(|&d| d != 1).unwrap_or(small.len());
+    small[first..] == big[lead + first..]
+}
+
+impl<T: Element> Op<T> for BinaryOp {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
+        let (a, b, k) = (x[0], x[1], self.0.kernel());
+        if a.shape == b.shape {
+            return build(a.shape.clone(), a.numel(), |o| ew::zip(k, a.data(), b.data(), o));
+        }
+        let out: Shape = shape::broadcast(self.0.name(), a.shape(), b.shape()).into();
+        let n = shape::numel(&out);
+        if *out == *a.shape() && b.numel() == 1 {
+            return build(out, n, |o| ew::zip_scalar(k, a.data(), b.data()[0], o));
+        }
+        if *out == *b.shape() && a.numel() == 1 {
+            return build(out, n, |o| ew::scalar_zip(k, a.data()[0], b.data(), o));
+        }
+        if n > 0 && *out == *a.shape() && row_broadcast(b.shape(), a.shape()) {
+            let w = b.numel();
+            return build(out, n, |o| {
+                for (ar, orow) in a.data().chunks_exact(w).zip(o.chunks_exact_mut(w)) {
+                    ew::zip(k, ar, b.data(), orow);
+                }
+            });
+        }
+        if n > 0 && *out == *b.shape() && row_broadcast(a.shape(), b.shape()) {
+            let w = a.numel();
+            return build(out, n, |o| {
+                for (br, orow) in b.data().chunks_exact(w).zip(o.chunks_exact_mut(w)) {
+                    ew::zip(k, a.data(), br, orow);
+                }
+            });
+        }
+        let (av, bv) = (expand(a.data(), a.shape(), &out), expand(b.data(), b.shape(), &out));
+        build(out, n, |o| ew::zip(k, &av, &bv, o))
+    }
+    fn vjp(&self, x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        let (a, b) = (&x[0], &x[1]);
+        let ga = a.is_tracked().then(|| self.0.partial(a, b, y, g, false).sum_to(a.shape()));
+        let gb = b.is_tracked().then(|| self.0.partial(a, b, y, g, true).sum_to(b.shape()));
+        vec![ga, gb]
+    }
+    fn jvp(&self, x: &[Tensor<T>], y: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
+        let (a, b) = (&x[0], &x[1]);
+        let da = t[0].as_ref().map(|t| self.0.partial(a, b, y, t, false).broadcast_to(y.shape()));
+        let db = t[1].as_ref().map(|t| self.0.partial(a, b, y, t, true).broadcast_to(y.shape()));
+        super::sum_some([da, db])
+    }
+}
+
+#[track_caller]
+pub(crate) fn binary<T: Element>(f: Fun, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+    apply(BinaryOp(f), &[a, b])
+}
+
+impl<T: Element> Tensor<T> {
+    /// max(a, b) elementwise, broadcasting. Derivative: the cotangent goes to the larger
+    /// operand; on a tie each gets half.
+    ///
+    /// ```
+    /// use autodiff::{grad_many, Tensor};
+    /// let g = grad_many(|v| v[0].maximum(&v[1]), &[Tensor::scalar(1.0f64), Tensor::scalar(1.0)]);
+    /// assert_eq!((g[0].item(), g[1].item()), (0.5, 0.5));
+    /// ```
+    #[track_caller]
+    pub fn maximum(&self, other: &Tensor<T>) -> Tensor<T> {
+        binary(Fun::Max, self, other)
+    }
+
+    /// min(a, b) elementwise, broadcasting. Derivative as [`maximum`](Tensor::maximum).
+    ///
+    /// ```
+    /// let a = autodiff::Tensor::from_vec(vec![1.0f32, 5.0], &[2]);
+    /// assert_eq!(a.minimum(&autodiff::Tensor::scalar(2.0)).to_vec(), [1.0, 2.0]);
+    /// ```
+    #[track_caller]
+    pub fn minimum(&self, other: &Tensor<T>) -> Tensor<T> {
+        binary(Fun::Min, self, other)
+    }
+
+    /// atan2(self, x): the angle of the point (x, self), broadcasting. Derivative
+    /// (x, −self)/(self² + x²).
+    ///
+    /// ```
+    /// let y = autodiff::Tensor::scalar(1.0f64);
+    /// assert_eq!(y.atan2(&autodiff::Tensor::scalar(1.0)).item(), std::f64::consts::FRAC_PI_4);
+    /// ```
+    #[track_caller]
+    pub fn atan2(&self, x: &Tensor<T>) -> Tensor<T> {
+        binary(Fun::Atan2, self, x)
+    }
+
+    /// selfᵉ elementwise with a tensor exponent, broadcasting. Derivative
+    /// (e·selfᵉ⁻¹, selfᵉ·ln self).
+    ///
+    /// ```
+    /// let b = autodiff::Tensor::scalar(2.0f64);
+    /// assert_eq!(b.pow(&autodiff::Tensor::scalar(10.0)).item(), 1024.0);
+    /// ```
+    #[track_caller]
+    pub fn pow(&self, e: &Tensor<T>) -> Tensor<T> {
+        binary(Fun::Pow, self, e)
+    }
+}
+
+macro_rules! operator {
+    ($tr:ident, $m:ident, $fun:ident) => {
+        impl<T: Element> $tr<&Tensor<T>> for &Tensor<T> {
+            type Output = Tensor<T>;
+            #[track_caller]
+            fn $m(self, rhs: &Tensor<T>) -> Tensor<T> {
+                binary(Fun::$fun, self, rhs)
+            }
+        }
+        impl<T: Element> $tr<Tensor<T>> for Tensor<T> {
+            type Output = Tensor<T>;
+            #[track_caller]
+            fn $m(self, rhs: Tensor<T>) -> Tensor<T> {
+                binary(Fun::$fun, &self, &rhs)
+            }
+        }
+        impl<T: Element> $tr<&Tensor<T>> for Tensor<T> {
+            type Output = Tensor<T>;
+            #[track_caller]
+            fn $m(self, rhs: &Tensor<T>) -> Tensor<T> {
+                binary(Fun::$fun, &self, rhs)
+            }
+        }
+        impl<T: Element> $tr<Tensor<T>> for &Tensor<T> {
+            type Output = Tensor<T>;
+            #[track_caller]
+            fn $m(self, rhs: Tensor<T>) -> Tensor<T> {
+                binary(Fun::$fun, self, &rhs)
+            }
+        }
+        impl<T: Element> $tr<T> for &Tensor<T> {
+            type Output = Tensor<T>;
+            #[track_caller]
+            fn $m(self, rhs: T) -> Tensor<T> {
+                binary(Fun::$fun, self, &Tensor::scalar(rhs))
+            }
+        }
+        impl<T: Element> $tr<T> for Tensor<T> {
+            type Output = Tensor<T>;
+            #[track_caller]
+            fn $m(self, rhs: T) -> Tensor<T> {
+                binary(Fun::$fun, &self, &Tensor::scalar(rhs))
+            }
+        }
+        operator!(@scalar_lhs $tr, $m, $fun, f32);
+        operator!(@scalar_lhs $tr, $m, $fun, f64);
+    };
+    (@scalar_lhs $tr:ident, $m:ident, $fun:ident, $t:ty) => {
+        impl $tr<&Tensor<$t>> for $t {
+            type Output = Tensor<$t>;
+            #[track_caller]
+            fn $m(self, rhs: &Tensor<$t>) -> Tensor<$t> {
+                binary(Fun::$fun, &Tensor::scalar(self), rhs)
+            }
+        }
+        impl $tr<Tensor<$t>> for $t {
+            type Output = Tensor<$t>;
+            #[track_caller]
+            fn $m(self, rhs: Tensor<$t>) -> Tensor<$t> {
+                binary(Fun::$fun, &Tensor::scalar(self), &rhs)
+            }
+        }
+    };
+}
+
+operator!(Add, add, Add);
+operator!(Sub, sub, Sub);
+operator!(Mul, mul, Mul);
+operator!(Div, div, Div);

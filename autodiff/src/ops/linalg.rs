@@ -1,0 +1,186 @@
+//! Matrix products (2-d, and batched 3-d) on the kernels' GEMM, and the 2-d transpose.
+
+use kernels::{Element, MatMut, MatRef, Par, gemm};
+
+use super::build;
+use crate::Tensor;
+use crate::engine::apply;
+use crate::op::Op;
+use crate::shape::Shape;
+
+/// `C = op(A)·op(B)` where `op(X)` is `Xᵀ` when the flag is set (the transpose is read
+/// through strides, never copied). Operands are `[m, k]`-like 2-d tensors, or 3-d with a
+/// common leading batch axis. The family is closed under differentiation:
+/// - VJP: `dA = G·op(B)ᵀ` (stored transposed when `ta`: `op(B)·Gᵀ`), `dB = op(A)ᵀ·G`
+///   (when `tb`: `Gᵀ·op(A)`), each again one `MatMul`;
+/// - JVP: `op(dA)·op(B) + op(A)·op(dB)`.
+#[derive(Clone, Copy)]
+struct MatMul {
+    ta: bool,
+    tb: bool,
+}
+
+/// `(batch, rows, cols)` of a 2-d or 3-d tensor.
+fn dims<T: Element>(x: &Tensor<T>) -> (usize, usize, usize) {
+    match *x.shape() {
+        [r, c] => (1, r, c),
+        [b, r, c] => (b, r, c),
+        _ => unreachable!("checked by matmul"),
+    }
+}
+
+/// The `(rows, cols)` of `op(X)` and a view of batch `i` of it.
+fn view<T: Element>(x: &Tensor<T>, i: usize, t: bool) -> MatRef<'_, T> {
+    let (_, r, c) = dims(x);
+    let m = &x.data()[i * r * c..(i + 1) * r * c];
+    if t { MatRef::col_major(m, c, r) } else { MatRef::row_major(m, r, c) }
+}
+
+impl MatMul {
+    #[track_caller]
+    fn out_shape<T: Element>(self, a: &Tensor<T>, b: &Tensor<T>) -> Shape {
+        let (ba, ra, ca) = dims(a);
+        let (bb, rb, cb) = dims(b);
+        let (m, k1) = if self.ta { (ca, ra) } else { (ra, ca) };
+        let (k2, n) = if self.tb { (cb, rb) } else { (rb, cb) };
+        assert!(
+            k1 == k2 && a.ndim() == b.ndim() && ba == bb,
+            "matmul: shapes {:?}{} and {:?}{} do not multiply",
+            a.shape(),
+            if self.ta { "ᵀ" } else { "" },
+            b.shape(),
+            if self.tb { "ᵀ" } else { "" }
+        );
+        if a.ndim() == 3 { [ba, m, n].into() } else { [m, n].into() }
+    }
+}
+
+impl<T: Element> Op<T> for MatMul {
+    fn name(&self) -> &str {
+        "matmul"
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
+        let (a, b) = (x[0], x[1]);
+        let shape = self.out_shape(a, b);
+        let (batch, m, n) =
+            if shape.len() == 3 { (shape[0], shape[1], shape[2]) } else { (1, shape[0], shape[1]) };
+        build(shape, batch * m * n, |c| {
+            for i in 0..batch {
+                let ci = MatMut::row_major(&mut c[i * m * n..(i + 1) * m * n], m, n);
+                gemm(T::ONE, view(a, i, self.ta), view(b, i, self.tb), T::ZERO, ci, Par::All);
+            }
+        })
+    }
+    fn vjp(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        let (a, b) = (&x[0], &x[1]);
+        let da =
+            a.is_tracked().then(|| if self.ta { mm(b, g, self.tb, true) } else { mm(g, b, false, !self.tb) });
+        let db =
+            b.is_tracked().then(|| if self.tb { mm(g, a, true, self.ta) } else { mm(a, g, !self.ta, false) });
+        vec![da, db]
+    }
+    fn jvp(&self, x: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
+        let da = t[0].as_ref().map(|t| mm(t, &x[1], self.ta, self.tb));
+        let db = t[1].as_ref().map(|t| mm(&x[0], t, self.ta, self.tb));
+        super::sum_some([da, db])
+    }
+}
+
+#[track_caller]
+fn mm<T: Element>(a: &Tensor<T>, b: &Tensor<T>, ta: bool, tb: bool) -> Tensor<T> {
+    apply(MatMul { ta, tb }, &[a, b])
+}
+
+/// The 2-d transpose, copied. VJP and JVP: transpose.
+#[derive(Clone, Copy)]
+struct Transpose;
+
+impl<T: Element> Op<T> for Transpose {
+    fn name(&self) -> &str {
+        "transpose"
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
+        let (r, c) = (x[0].shape()[0], x[0].shape()[1]);
+        let src = x[0].data();
+        build([c, r].into(), r * c, |out| {
+            // 32×32 tiles keep both the reads and the writes within a few cache lines.
+            const TILE: usize = 32;
+            for i0 in (0..r).step_by(TILE) {
+                for j0 in (0..c).step_by(TILE) {
+                    for i in i0..(i0 + TILE).min(r) {
+                        for j in j0..(j0 + TILE).min(c) {
+                            out[j * r + i] = src[i * c + j];
+                        }
+                    }
+                }
+            }
+        })
+    }
+    fn vjp(&self, _: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        vec![Some(g.t())]
+    }
+    fn jvp(&self, _: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
+        t[0].as_ref().map(Tensor::t)
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    /// The matrix product. `[m, k]·[k, n] → [m, n]`; batched `[b, m, k]·[b, k, n] → [b, m, n]`;
+    /// and `[b, m, k]·[k, n] → [b, m, n]` (one matrix applied to every batch entry).
+    /// Derivative: `dA = G·Bᵀ`, `dB = Aᵀ·G`, computed by GEMM reading the transposes
+    /// through strides.
+    ///
+    /// # Panics
+    /// If the ranks are not as above or the inner dimensions differ (the message names both
+    /// shapes).
+    ///
+    /// ```
+    /// use autodiff::Tensor;
+    /// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]);
+    /// let i = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0], &[2, 2]);
+    /// assert_eq!(a.matmul(&i).to_vec(), a.to_vec());
+    /// ```
+    #[track_caller]
+    pub fn matmul(&self, other: &Tensor<T>) -> Tensor<T> {
+        match (self.ndim(), other.ndim()) {
+            (2, 2) | (3, 3) => mm(self, other, false, false),
+            (3, 2) => {
+                let (b, m, k) = (self.shape()[0], self.shape()[1], self.shape()[2]);
+                let flat = self.reshape(&[b * m, k]);
+                let out = mm(&flat, other, false, false);
+                out.reshape(&[b, m, other.shape()[1]])
+            }
+            _ => panic!(
+                "matmul: shapes {:?} and {:?}: need 2-d·2-d, 3-d·3-d (batched) or 3-d·2-d",
+                self.shape(),
+                other.shape()
+            ),
+        }
+    }
+
+    /// The transpose of a 2-d tensor (a copy).
+    ///
+    /// # Panics
+    /// If the tensor is not 2-d.
+    ///
+    /// ```
+    /// let a = autodiff::Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[1, 3]);
+    /// assert_eq!((a.transpose().shape(), a.transpose().to_vec()), (&[3, 1][..], vec![1.0, 2.0, 3.0]));
+    /// ```
+    #[track_caller]
+    pub fn transpose(&self) -> Tensor<T> {
+        assert!(self.ndim() == 2, "transpose: needs a 2-d tensor, got shape {:?}", self.shape());
+        apply(Transpose, &[self])
+    }
+
+    /// Short for [`transpose`](Tensor::transpose).
+    ///
+    /// ```
+    /// let a = autodiff::Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[2, 2]);
+    /// assert_eq!(a.t().to_vec(), [1.0, 3.0, 2.0, 4.0]);
+    /// ```
+    #[track_caller]
+    pub fn t(&self) -> Tensor<T> {
+        self.transpose()
+    }
+}

@@ -1,0 +1,34 @@
+//! The built-in ops. Each op is one type implementing [`Op`](crate::Op): its forward (a
+//! kernel call), its VJP rule and its JVP rule side by side, the derivative stated in its
+//! doc comment. The public methods on [`Tensor`](crate::Tensor) that apply them live next to
+//! them.
+
+use std::sync::Arc;
+
+use kernels::Element;
+
+use crate::Tensor;
+use crate::shape::Shape;
+
+mod binary;
+mod broadcast;
+mod fused;
+mod linalg;
+mod loss;
+mod reduce;
+mod shape_ops;
+mod unary;
+
+pub(crate) use broadcast::expand;
+
+/// A plain tensor of `shape` from a kernel that fills a zeroed buffer.
+pub(crate) fn build<T: Element>(shape: Shape, n: usize, fill: impl FnOnce(&mut [T])) -> Tensor<T> {
+    let mut data = vec![T::ZERO; n];
+    fill(&mut data);
+    Tensor { shape, data: Arc::new(data), node: None, dual: None }
+}
+
+/// Sums contributions that may be absent; `None` if all are.
+pub(crate) fn sum_some<T: Element>(terms: impl IntoIterator<Item = Option<Tensor<T>>>) -> Option<Tensor<T>> {
+    terms.into_iter().flatten().reduce(|a, b| &a + &b)
+}

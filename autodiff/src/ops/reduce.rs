@@ -1,0 +1,345 @@
+//! Reductions and the softmax family. Sums are `sum_to` (whose VJP is `broadcast_to`);
+//! `max_axis`, `prod`, `softmax` and `log_softmax` are ops of their own; `logsumexp` and
+//! the means are compositions.
+
+use kernels::Element;
+use kernels::ew;
+
+use super::build;
+use crate::Tensor;
+use crate::engine::apply;
+use crate::op::Op;
+use crate::shape;
+
+/// Max along `axis` (kept as length 1). Derivative: the cotangent goes to the maximal
+/// entries, split equally among ties; a constant weight `w = [x = max]/count`.
+#[derive(Clone, Copy)]
+struct MaxAxis {
+    axis: usize,
+}
+
+impl MaxAxis {
+    /// The tie-splitting weights (a constant of `x`'s shape; NaN where the max is NaN).
+    fn weights<T: Element>(self, x: &Tensor<T>, m: &Tensor<T>) -> Tensor<T> {
+        let (outer, len, inner) = shape::split(x.shape(), self.axis);
+        let (xv, mv) = (x.data(), m.data());
+        let mut w = vec![T::ZERO; xv.len()];
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |k: usize| (o * len + k) * inner + i;
+                let mx = mv[o * inner + i];
+                let count = (0..len).filter(|&k| xv[at(k)] == mx).count();
+                // No entry equals a NaN max: the weights are then NaN (0/0), as is the max.
+                let share = T::ONE / T::from_f64(count as f64);
+                for k in 0..len {
+                    w[at(k)] = if xv[at(k)] == mx { share } else { share * T::ZERO };
+                }
+            }
+        }
+        Tensor::from_vec(w, x.shape())
+    }
+}
+
+impl<T: Element> Op<T> for MaxAxis {
+    fn name(&self) -> &str {
+        "max_axis"
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
+        let (outer, len, inner) = shape::split(x[0].shape(), self.axis);
+        let out = shape::reduced(x[0].shape(), self.axis, true);
+        let xv = x[0].data();
+        build(out.into(), outer * inner, |o| {
+            if inner == 1 {
+                for (r, dst) in o.iter_mut().enumerate() {
+                    *dst = ew::max(&xv[r * len..(r + 1) * len]);
+                }
+                return;
+            }
+            for b in 0..outer {
+                let dst = &mut o[b * inner..(b + 1) * inner];
+                dst.copy_from_slice(&xv[b * len * inner..b * len * inner + inner]);
+                for k in 1..len {
+                    let row = &xv[(b * len + k) * inner..(b * len + k + 1) * inner];
+                    // NaN propagates (as `ew::max`): once NaN, stays NaN.
+                    for (d, &v) in dst.iter_mut().zip(row) {
+                        if v > *d || v != v {
+                            *d = if *d != *d { *d } else { v };
+                        }
+                    }
+                }
+            }
+        })
+    }
+    fn vjp(&self, x: &[Tensor<T>], m: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        vec![Some(&g.broadcast_to(x[0].shape()) * &self.weights(&x[0], m))]
+    }
+    fn jvp(&self, x: &[Tensor<T>], m: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
+        t[0].as_ref().map(|t| (t * &self.weights(&x[0], m)).sum_to(m.shape()))
+    }
+}
+
+/// Π of all elements. VJP: `g·Πⱼ≠ᵢ xⱼ` by [`ExclProd`] (exact with zeros among the factors).
+#[derive(Clone, Copy)]
+struct Prod;
+
+/// `eᵢ = Πⱼ≠ᵢ xⱼ` (prefix × suffix products, so zeros need no division). Its Jacobian is
+/// the symmetric `Mᵢⱼ = Πₖ∉{i,j} xₖ` (0 on the diagonal), so both rules are `M·v`, by
+/// [`PairProd`].
+#[derive(Clone, Copy)]
+struct ExclProd;
+
+/// `(M(x)·v)ᵢ = Σⱼ≠ᵢ vⱼ·Πₖ∉{i,j} xₖ`, O(n²). Carries no rules of its own: derivatives of
+/// `prod` beyond the second are refused by name.
+#[derive(Clone, Copy)]
+struct PairProd;
+
+impl<T: Element> Op<T> for Prod {
+    fn name(&self) -> &str {
+        "prod"
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
+        Tensor::scalar(x[0].data().iter().fold(T::ONE, |a, &b| a * b))
+    }
+    fn vjp(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        vec![Some(g * &apply(ExclProd, &[&x[0]]))]
+    }
+    fn jvp(&self, x: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
+        t[0].as_ref().map(|t| (t * &apply(ExclProd, &[&x[0]])).sum())
+    }
+}
+
+impl<T: Element> Op<T> for ExclProd {
+    fn name(&self) -> &str {
+        "prod_exclusive"
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
+        let v = x[0].data();
+        let mut e = vec![T::ONE; v.len()];
+        let mut acc = T::ONE;
+        for i in 0..v.len() {
+            e[i] = acc;
+            acc = acc * v[i];
+        }
+        acc = T::ONE;
+        for i in (0..v.len()).rev() {
+            e[i] = e[i] * acc;
+            acc = acc * v[i];
+        }
+        Tensor::from_vec(e, x[0].shape())
+    }
+    fn vjp(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        vec![Some(apply(PairProd, &[&x[0], g]))]
+    }
+    fn jvp(&self, x: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
+        t[0].as_ref().map(|t| apply(PairProd, &[&x[0], t]))
+    }
+}
+
+impl<T: Element> Op<T> for PairProd {
+    fn name(&self) -> &str {
+        "prod_pairs"
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
+        let (xv, vv) = (x[0].data(), x[1].data());
+        let n = xv.len();
+        let mut out = vec![T::ZERO; n];
+        for (i, o) in out.iter_mut().enumerate() {
+            for j in (0..n).filter(|&j| j != i) {
+                let p = (0..n).filter(|&k| k != i && k != j).fold(T::ONE, |a, k| a * xv[k]);
+                *o = *o + vv[j] * p;
+            }
+        }
+        Tensor::from_vec(out, x[0].shape())
+    }
+    fn vjp(&self, _: &[Tensor<T>], _: &Tensor<T>, _: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        panic!("prod: derivatives beyond the second are not implemented")
+    }
+}
+
+/// Softmax (`log: false`) or log-softmax along the last axis, by the kernels' row
+/// functions. With y the output:
+/// - softmax: VJP `y·(g − Σ g·y)`, JVP `y·(t − Σ t·y)`;
+/// - log-softmax: VJP `g − eʸ·Σg`, JVP `t − Σ eʸ·t` (sums over the axis, kept).
+#[derive(Clone, Copy)]
+struct Softmax {
+    log: bool,
+}
+
+impl<T: Element> Op<T> for Softmax {
+    fn name(&self) -> &str {
+        if self.log { "log_softmax" } else { "softmax" }
+    }
+    fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
+        let cols = *x[0].shape().last().expect("checked rank ≥ 1");
+        build(x[0].shape.clone(), x[0].numel(), |o| {
+            if o.is_empty() {
+            } else if self.log {
+                ew::log_softmax_rows(x[0].data(), cols, o)
+            } else {
+                ew::softmax_rows(x[0].data(), cols, o)
+            }
+        })
+    }
+    fn vjp(&self, _: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
+        vec![Some(self.rule(y, g, true))]
+    }
+    fn jvp(&self, _: &[Tensor<T>], y: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
+        t[0].as_ref().map(|t| self.rule(y, t, false))
+    }
+}
+
+impl Softmax {
+    /// The VJP (`vjp: true`) or JVP of the lane map. Softmax's Jacobian `diag(y) − y·yᵀ` is
+    /// symmetric, so both are `y·(s − Σ s·y)`; log-softmax's `J = I − 1·pᵀ` gives
+    /// `Jᵀg = g − p·Σg` and `J·t = t − Σ p·t`.
+    fn rule<T: Element>(self, y: &Tensor<T>, s: &Tensor<T>, vjp: bool) -> Tensor<T> {
+        let last = y.ndim() - 1;
+        if !self.log {
+            return y * &(s - &(s * y).sum_axis(last, true));
+        }
+        let p = y.exp();
+        if vjp { s - &(&p * &s.sum_axis(last, true)) } else { s - &(&p * s).sum_axis(last, true) }
+    }
+}
+
+impl<T: Element> Tensor<T> {
+    /// Σ of all elements, a 0-d tensor (compensated summation). Derivative: ones.
+    ///
+    /// ```
+    /// assert_eq!(autodiff::Tensor::from_vec(vec![1.0f32, 2.0, 3.0], &[3]).sum().item(), 6.0);
+    /// ```
+    #[track_caller]
+    pub fn sum(&self) -> Tensor<T> {
+        self.sum_to(&[]).reshape(&[])
+    }
+
+    /// The mean of all elements (NaN for an empty tensor).
+    ///
+    /// ```
+    /// assert_eq!(autodiff::Tensor::from_vec(vec![1.0f64, 2.0], &[2]).mean().item(), 1.5);
+    /// ```
+    #[track_caller]
+    pub fn mean(&self) -> Tensor<T> {
+        &self.sum() * (T::ONE / T::from_f64(self.numel() as f64))
+    }
+
+    /// Σ along `axis`, keeping it as length 1 or dropping it.
+    ///
+    /// # Panics
+    /// If `axis` is out of range.
+    ///
+    /// ```
+    /// let t = autodiff::Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]);
+    /// assert_eq!(t.sum_axis(0, false).to_vec(), [4.0, 6.0]);
+    /// assert_eq!(t.sum_axis(1, true).shape(), &[2, 1]);
+    /// ```
+    #[track_caller]
+    pub fn sum_axis(&self, axis: usize, keepdim: bool) -> Tensor<T> {
+        let axis = shape::axis("sum_axis", axis, self.shape());
+        let kept = self.sum_to(&shape::reduced(self.shape(), axis, true));
+        if keepdim { kept } else { kept.reshape(&shape::reduced(self.shape(), axis, false)) }
+    }
+
+    /// The mean along `axis`.
+    ///
+    /// ```
+    /// let t = autodiff::Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0], &[2, 2]);
+    /// assert_eq!(t.mean_axis(1, false).to_vec(), [1.5, 3.5]);
+    /// ```
+    #[track_caller]
+    pub fn mean_axis(&self, axis: usize, keepdim: bool) -> Tensor<T> {
+        let n = self.shape()[shape::axis("mean_axis", axis, self.shape())];
+        &self.sum_axis(axis, keepdim) * (T::ONE / T::from_f64(n as f64))
+    }
+
+    /// The maximum along `axis` (NaN if the lane holds one). Derivative: to the maximal
+    /// entries, split equally among ties.
+    ///
+    /// # Panics
+    /// If `axis` is out of range or has length 0.
+    ///
+    /// ```
+    /// let t = autodiff::Tensor::from_vec(vec![1.0f64, 5.0, 3.0, 2.0], &[2, 2]);
+    /// assert_eq!(t.max_axis(1, false).to_vec(), [5.0, 3.0]);
+    /// ```
+    #[track_caller]
+    pub fn max_axis(&self, axis: usize, keepdim: bool) -> Tensor<T> {
+        let axis = shape::axis("max_axis", axis, self.shape());
+        assert!(self.shape()[axis] > 0, "max_axis: axis {axis} of shape {:?} is empty", self.shape());
+        let kept = apply(MaxAxis { axis }, &[self]);
+        if keepdim { kept } else { kept.reshape(&shape::reduced(self.shape(), axis, false)) }
+    }
+
+    /// Π of all elements, a 0-d tensor. Derivative: `Πⱼ≠ᵢ xⱼ`, exact with zero factors
+    /// (second derivatives too; higher orders are refused).
+    ///
+    /// ```
+    /// assert_eq!(autodiff::Tensor::from_vec(vec![2.0f64, 3.0, 4.0], &[3]).prod().item(), 24.0);
+    /// ```
+    #[track_caller]
+    pub fn prod(&self) -> Tensor<T> {
+        apply(Prod, &[self])
+    }
+
+    /// `ln Σ exp` along `axis` (kept as length 1 or dropped), stable for large entries.
+    /// Derivative: softmax along the axis.
+    ///
+    /// # Panics
+    /// If `axis` is out of range or has length 0.
+    ///
+    /// ```
+    /// let t = autodiff::Tensor::from_vec(vec![1000.0f64, 1000.0], &[2]);
+    /// assert_eq!(t.logsumexp(0, false).item(), 1000.0 + 2f64.ln());
+    /// ```
+    #[track_caller]
+    pub fn logsumexp(&self, axis: usize, keepdim: bool) -> Tensor<T> {
+        // m + ln Σ exp(x − m) with m the (detached) max: the value does not depend on m,
+        // so treating it as a constant leaves every derivative exact. A non-finite max
+        // (±inf or NaN) is replaced by 0 so that x − m stays meaningful.
+        let m = self.max_axis(axis, true).detach();
+        let m = Tensor::from_vec(
+            m.data().iter().map(|&v| if v.to_f64().is_finite() { v } else { T::ZERO }).collect(),
+            m.shape(),
+        );
+        let kept = &(self - &m).exp().sum_axis(axis, true).ln() + &m;
+        if keepdim { kept } else { kept.reshape(&shape::reduced(self.shape(), axis, false)) }
+    }
+
+    /// Softmax along `axis`. Derivative: `J = diag(y) − y·yᵀ` per lane.
+    ///
+    /// # Panics
+    /// If `axis` is out of range.
+    ///
+    /// ```
+    /// let t = autodiff::Tensor::from_vec(vec![0.0f64, 0.0], &[1, 2]);
+    /// assert_eq!(t.softmax(1).to_vec(), [0.5, 0.5]);
+    /// ```
+    #[track_caller]
+    pub fn softmax(&self, axis: usize) -> Tensor<T> {
+        let axis = shape::axis("softmax", axis, self.shape());
+        if axis + 1 == self.ndim() {
+            apply(Softmax { log: false }, &[self])
+        } else {
+            (self - &self.logsumexp(axis, true)).exp()
+        }
+    }
+
+    /// log-softmax along `axis`. Derivative: `J = I − 1·pᵀ` per lane, p = softmax.
+    ///
+    /// # Panics
+    /// If `axis` is out of range.
+    ///
+    /// ```
+    /// let t = autodiff::Tensor::from_vec(vec![0.0f64, 0.0], &[2]);
+    /// assert_eq!(t.log_softmax(0).to_vec(), [-(2f64.ln()); 2]);
+    /// ```
+    #[track_caller]
+    pub fn log_softmax(&self, axis: usize) -> Tensor<T> {
+        let axis = shape::axis("log_softmax", axis, self.shape());
+        if axis + 1 == self.ndim() {
+            apply(Softmax { log: true }, &[self])
+        } else {
+            self - &self.logsumexp(axis, true)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Shapes: element counts, numpy broadcasting, axis arithmetic.
+
+use std::sync::Arc;
+
+/// A shape, shared between tensors that have it (clone is a reference-count bump).
+pub(crate) type Shape = Arc<[usize]>;
+
+/// The product of the dimensions.
+///
+/// # Panics
+/// If the product overflows `usize`.
+#[track_caller]
+pub(crate) fn numel(shape: &[usize]) -> usize {
+    shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .unwrap_or_else(|| panic!("shape {shape:?}: the element count overflows usize"))
+}
+
+/// The numpy broadcast of two shapes: aligned at the trailing axis, each pair of
+/// dimensions equal or one of them 1.
+///
+/// # Panics
+/// If the shapes do not broadcast (the message names both and the op).
+#[track_caller]
+pub(crate) fn broadcast(op: &str, a: &[usize], b: &[usize]) -> Vec<usize> {
+    let n = a.len().max(b.len());
+    let dim = |s: &[usize], i: usize| if i + s.len() >= n { s[i + s.len() - n] } else { 1 };
+    (0..n)
+        .map(|i| match (dim(a, i), dim(b, i)) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            (x, y) => panic!(
+                "{op}: shapes {a:?} and {b:?} do not broadcast (axis {i} of the aligned shapes: {x} vs {y})"
+            ),
+        })
+        .collect()
+}
+
+/// Whether `from` broadcasts to `to` (numpy rules, `to` fixed).
+pub(crate) fn broadcasts_to(from: &[usize], to: &[usize]) -> bool {
+    from.len() <= to.len() && from.iter().rev().zip(to.iter().rev()).all(|(&f, &t)| f == t || f == 1)
+}
+
+/// Checks an axis against a rank.
+///
+/// # Panics
+/// If `axis >= rank`, naming the op and the shape.
+#[track_caller]
+pub(crate) fn axis(op: &str, axis: usize, shape: &[usize]) -> usize {
+    assert!(
+        axis < shape.len(),
+        "{op}: axis {axis} is out of range for shape {shape:?} ({} axes)",
+        shape.len()
+    );
+    axis
+}
+
+/// `(outer, len, inner)`: the shape seen as a 3-d block around `axis`.
+pub(crate) fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
+    (numel(&shape[..axis]), shape[axis], numel(&shape[axis + 1..]))
+}
+
+/// The shape with `axis` set to 1 (keepdim) or removed.
+pub(crate) fn reduced(shape: &[usize], axis: usize, keepdim: bool) -> Vec<usize> {
+    let mut s = shape.to_vec();
+    if keepdim {
+        s[axis] = 1;
+    } else {
+        s.remove(axis);
+    }
+    s
+}
+
+/// The shape with a 1 inserted at `axis`.
+pub(crate) fn unsqueezed(shape: &[usize], axis: usize) -> Vec<usize> {
+    let mut s = shape.to_vec();
+    s.insert(axis, 1);
+    s
+}

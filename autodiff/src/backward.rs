@@ -1,12 +1,13 @@
 //! Reverse mode on tensors: leaves, `backward`, and `gradients` (PyTorch's
 //! `autograd.grad`). The functional transforms in [`crate::functional`] build on these.
 
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use kernels::Element;
 
 use crate::Tensor;
-use crate::engine::{Node, Sweep, leaf_grad, sweep};
+use crate::engine::{Sweep, sweep};
+use crate::graph::{Node, lock};
 
 impl<T: Element> Tensor<T> {
     /// The same values as a new leaf of a graph: ops on it record, and
@@ -30,8 +31,8 @@ impl<T: Element> Tensor<T> {
     /// The gradient [`backward`](Tensor::backward) accumulated into this leaf (`None` before
     /// any, or for a tensor that is not a leaf).
     pub fn grad(&self) -> Option<Tensor<T>> {
-        let slot = leaf_grad(self.node.as_deref()?)?;
-        slot.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        let node = self.node.as_deref().filter(|n| n.leaf)?;
+        lock(&node.grad).clone()
     }
 
     /// Clears the accumulated gradient of this leaf.
@@ -46,8 +47,8 @@ impl<T: Element> Tensor<T> {
     /// assert!(w.grad().is_none());
     /// ```
     pub fn zero_grad(&self) {
-        if let Some(slot) = self.node.as_deref().and_then(leaf_grad) {
-            *slot.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        if let Some(node) = self.node.as_deref().filter(|n| n.leaf) {
+            *lock(&node.grad) = None;
         }
     }
 

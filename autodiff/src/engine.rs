@@ -2,72 +2,16 @@
 //! sweep.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use kernels::Element;
 
+use crate::graph::{Inputs, Node, Saved, lock};
 use crate::mode::{self, checking, recording};
 use crate::op::Op;
 use crate::tensor::{DualPart, Tensor};
-
-/// What an op node keeps for its backward rule: its inputs (with their nodes and tangents)
-/// and its output's values and tangents. Taken (freed) when the sweep has used it, unless
-/// the sweep retains the graph.
-pub(crate) struct Saved<T: Element> {
-    inputs: Vec<Tensor<T>>,
-    out: Tensor<T>,
-}
-
-/// A node of a reverse-mode graph.
-pub(crate) enum Node<T: Element> {
-    /// A tensor made trackable by `requires_grad` (or by a functional transform), with the
-    /// gradient `backward` accumulates into it.
-    Leaf { grad: Mutex<Option<Tensor<T>>> },
-    /// The output of an op on tracked inputs.
-    Op { op: Box<dyn Op<T>>, saved: Mutex<Option<Saved<T>>> },
-}
-
-impl<T: Element> Node<T> {
-    pub(crate) fn leaf() -> Arc<Self> {
-        Arc::new(Node::Leaf { grad: Mutex::new(None) })
-    }
-
-    /// Moves the nodes of the saved inputs onto `stack` (for an iterative drop).
-    fn take_parents(&mut self, stack: &mut Vec<Arc<Node<T>>>) {
-        if let Node::Op { saved, .. } = self
-            && let Some(s) = saved.get_mut().unwrap_or_else(PoisonError::into_inner).take()
-        {
-            stack.extend(s.inputs.into_iter().filter_map(|mut t| t.node.take()));
-        }
-    }
-}
-
-impl<T: Element> Drop for Node<T> {
-    /// Frees a chain of nodes without recursion: a graph of 10⁶ sequential ops would
-    /// otherwise overflow the stack through nested `Arc` drops.
-    fn drop(&mut self) {
-        let mut stack = Vec::new();
-        self.take_parents(&mut stack);
-        while let Some(n) = stack.pop() {
-            if let Some(mut inner) = Arc::into_inner(n) {
-                inner.take_parents(&mut stack);
-            }
-        }
-    }
-}
-
-fn lock<X>(m: &Mutex<X>) -> std::sync::MutexGuard<'_, X> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Leaf-gradient access for `Tensor::grad`.
-pub(crate) fn leaf_grad<T: Element>(node: &Node<T>) -> Option<&Mutex<Option<Tensor<T>>>> {
-    match node {
-        Node::Leaf { grad } => Some(grad),
-        Node::Op { .. } => None,
-    }
-}
 
 /// The highest forward-mode level among `inputs`.
 ///
@@ -106,8 +50,8 @@ pub(crate) fn apply<T: Element, O: Op<T> + Clone>(op: O, inputs: &[&Tensor<T>]) 
         Some(level) => dual_eval(&op, inputs, level),
     };
     if recording() && inputs.iter().any(|t| t.node.is_some()) {
-        let saved = Saved { inputs: inputs.iter().map(|t| (*t).clone()).collect(), out: value.clone() };
-        value.node = Some(Arc::new(Node::Op { op: Box::new(op), saved: Mutex::new(Some(saved)) }));
+        let saved = Saved { inputs: Inputs::new(inputs), out: value.clone() };
+        value.node = Some(Node::with_op(op, saved));
     }
     value
 }
@@ -190,79 +134,98 @@ impl Hasher for AddrHasher {
         unreachable!("only usize keys are hashed")
     }
     fn write_usize(&mut self, n: usize) {
-        // Fibonacci hashing: odd multiplier close to 2⁶⁴/φ; the high bits mix all others.
+        // Fibonacci hashing: odd multiplier close to 2⁶⁴/φ; the rotation brings the mixed
+        // high bits down to where the table indexes.
         self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(26);
     }
 }
 type AddrMap<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
 
 fn addr<T: Element>(n: &Arc<Node<T>>) -> usize {
-    Arc::as_ptr(n) as usize
+    Arc::as_ptr(n) as *const () as usize
 }
 
-/// Nodes reachable from `roots`, children before parents, with whether each leads to a
-/// target (`targets == None`: every node does).
-fn topo<T: Element>(
-    roots: &[&Arc<Node<T>>],
-    targets: Option<&AddrMap<usize>>,
-) -> (Vec<Arc<Node<T>>>, AddrMap<bool>) {
+/// The part of a graph a sweep visits, in topological order.
+struct Topo<T: Element> {
+    /// Nodes reachable from the roots, children before parents.
+    order: Vec<Arc<Node<T>>>,
+    /// Whether node `i` leads to a target (all do when there are no targets).
+    needed: Vec<bool>,
+    /// The positions in `order` of node `i`'s tracked inputs, in input order:
+    /// `edges[start[i]..start[i + 1]]`.
+    edges: Vec<u32>,
+    start: Vec<u32>,
+    /// Position in `order` by node address.
+    index: AddrMap<u32>,
+}
+
+/// Marks a node entered but not yet finished.
+const OPEN: u32 = u32::MAX;
+
+fn topo<T: Element>(roots: &[&Arc<Node<T>>], targets: Option<&AddrMap<usize>>) -> Topo<T> {
     enum Step<T: Element> {
         Enter(Arc<Node<T>>),
-        Exit(Arc<Node<T>>),
+        /// The node, and where its children's addresses sit in `kids`.
+        Exit(Arc<Node<T>>, usize, usize),
     }
-    let mut order = Vec::new();
-    let mut needed: AddrMap<bool> = AddrMap::default();
-    let mut stack: Vec<Step<T>> = roots.iter().map(|r| Step::Enter((*r).clone())).collect();
-    let children = |n: &Node<T>, f: &mut dyn FnMut(&Arc<Node<T>>)| {
-        if let Node::Op { saved, .. } = n
-            && let Some(s) = lock(saved).as_ref()
-        {
-            s.inputs.iter().filter_map(|t| t.node.as_ref()).for_each(f);
-        }
+    let mut t = Topo {
+        order: Vec::with_capacity(64),
+        needed: Vec::with_capacity(64),
+        edges: Vec::with_capacity(128),
+        start: vec![0],
+        index: AddrMap::with_capacity_and_hasher(64, Default::default()),
     };
+    let mut stack: Vec<Step<T>> = roots.iter().map(|r| Step::Enter((*r).clone())).collect();
+    // Children's addresses, recorded on entry (one look at the saved inputs per node).
+    let mut kids: Vec<usize> = Vec::new();
     while let Some(step) = stack.pop() {
         match step {
             Step::Enter(n) => {
-                if needed.contains_key(&addr(&n)) {
-                    continue;
-                }
-                needed.insert(addr(&n), false);
+                match t.index.entry(addr(&n)) {
+                    Entry::Occupied(_) => continue,
+                    Entry::Vacant(e) => e.insert(OPEN),
+                };
                 // The exit goes below the children's entries: it pops once they are done.
-                stack.push(Step::Exit(n.clone()));
-                children(&n, &mut |c| {
-                    if !needed.contains_key(&addr(c)) {
+                let (from, at) = (kids.len(), stack.len());
+                stack.push(Step::Exit(n.clone(), from, from));
+                n.for_each_child(|c| {
+                    kids.push(addr(c));
+                    if !t.index.contains_key(&addr(c)) {
                         stack.push(Step::Enter(c.clone()));
                     }
                 });
+                if let Step::Exit(_, _, to) = &mut stack[at] {
+                    *to = kids.len();
+                }
             }
-            Step::Exit(n) => {
-                let mut need = targets.is_none_or(|t| t.contains_key(&addr(&n)));
-                children(&n, &mut |c| need |= needed.get(&addr(c)).copied().unwrap_or(false));
-                needed.insert(addr(&n), need);
-                order.push(n);
+            Step::Exit(n, from, to) => {
+                let mut need = targets.is_none_or(|tm| tm.contains_key(&addr(&n)));
+                for c in &kids[from..to] {
+                    let at = t.index[c];
+                    debug_assert!(at != OPEN, "a graph has no cycles");
+                    need |= t.needed[at as usize];
+                    t.edges.push(at);
+                }
+                let at = t.order.len() as u32;
+                t.index.insert(addr(&n), at);
+                t.start.push(t.edges.len() as u32);
+                t.needed.push(need);
+                t.order.push(n);
             }
         }
     }
-    (order, needed)
+    t
 }
 
-/// Adds a gradient contribution into `grads[key]`: in place when the accumulated buffer
-/// is plain and unshared (the common first-order case), else by a (recorded, under
-/// `create_graph`) addition.
-fn accumulate<T: Element>(grads: &mut AddrMap<Tensor<T>>, key: usize, g: Tensor<T>) {
-    use std::collections::hash_map::Entry;
-    match grads.entry(key) {
-        Entry::Vacant(e) => {
-            e.insert(g);
-        }
-        Entry::Occupied(mut e) => {
-            let a = e.get_mut();
+/// Adds a gradient contribution into `slot`: in place when the accumulated buffer is plain
+/// and unshared (the common first-order case), else by a (recorded, under `create_graph`)
+/// addition.
+fn accumulate<T: Element>(slot: &mut Option<Tensor<T>>, g: Tensor<T>) {
+    match slot {
+        None => *slot = Some(g),
+        Some(a) => {
             let plain = |t: &Tensor<T>| t.node.is_none() && t.dual.is_none();
-            if a.shape == g.shape
-                && plain(a)
-                && plain(&g)
-                && let Some(buf) = Arc::get_mut(&mut a.data)
-            {
+            if a.shape == g.shape && plain(a) && plain(&g) && let Some(buf) = Arc::get_mut(&mut a.data) {
                 kernels::ew::zip_inplace(kernels::ew::Binary::Add, buf, g.data());
             } else {
                 *a = &*a + &g;
@@ -283,81 +246,77 @@ pub(crate) fn sweep<T: Element>(
     targets: Option<&[Arc<Node<T>>]>,
     opts: Sweep,
 ) -> (Vec<Option<Tensor<T>>>, bool) {
-    let tmap: Option<AddrMap<usize>> =
-        targets.map(|ts| ts.iter().enumerate().map(|(i, n)| (addr(n), i)).collect());
+    let tmap: Option<AddrMap<usize>> = targets.map(|ts| ts.iter().enumerate().map(|(i, n)| (addr(n), i)).collect());
     let root_refs: Vec<&Arc<Node<T>>> = roots.iter().map(|r| &r.0).collect();
-    let (order, needed) = topo(&root_refs, tmap.as_ref());
+    let topo = topo(&root_refs, tmap.as_ref());
     let mut results = vec![None; targets.map_or(0, <[_]>::len)];
-    let create_graph = opts.create_graph.unwrap_or_else(|| recording() && needed.values().any(|n| !n));
+    let create_graph = opts.create_graph.unwrap_or_else(|| recording() && topo.needed.iter().any(|n| !n));
     let retain_graph = opts.retain_graph.unwrap_or(create_graph);
     mode::set_recording(create_graph, || {
-        let mut grads: AddrMap<Tensor<T>> = AddrMap::default();
+        let mut grads: Vec<Option<Tensor<T>>> = vec![None; topo.order.len()];
         for (n, seed) in roots {
-            accumulate(&mut grads, addr(n), seed.clone());
+            accumulate(&mut grads[topo.index[&addr(n)] as usize], seed.clone());
         }
-        for n in order.iter().rev() {
-            if !needed[&addr(n)] {
+        for (i, n) in topo.order.iter().enumerate().rev() {
+            if !topo.needed[i] {
                 continue;
             }
-            let Some(g) = grads.remove(&addr(n)) else { continue };
-            if let Some(&i) = tmap.as_ref().and_then(|t| t.get(&addr(n))) {
-                results[i] = Some(g.clone());
+            let Some(g) = grads[i].take() else { continue };
+            if let Some(&j) = tmap.as_ref().and_then(|t| t.get(&addr(n))) {
+                results[j] = Some(g.clone());
             }
-            match &**n {
-                Node::Leaf { grad } => {
-                    if tmap.is_none() {
-                        let mut slot = lock(grad);
-                        *slot = Some(match slot.take() {
-                            None => g,
-                            Some(a) => &a + &g,
-                        });
-                    }
-                }
-                Node::Op { op, saved } => {
-                    let s = if retain_graph {
-                        lock(saved).as_ref().map(|s| Saved { inputs: s.inputs.clone(), out: s.out.clone() })
-                    } else {
-                        lock(saved).take()
-                    };
-                    let s = s.unwrap_or_else(|| {
-                        panic!(
-                            "backward: the graph through `{}` was already swept and its saved values freed; \
-                             sweep it again only if the first sweep retained the graph",
-                            op.name()
-                        )
+            if n.leaf {
+                if tmap.is_none() {
+                    let mut slot = lock(&n.grad);
+                    *slot = Some(match slot.take() {
+                        None => g,
+                        Some(a) => &a + &g,
                     });
-                    let out = Tensor { node: Some(n.clone()), ..s.out };
-                    let gs = op.vjp(&s.inputs, &out, &g);
-                    assert!(
-                        gs.len() == s.inputs.len(),
-                        "`{}`: the VJP rule returned {} cotangents for {} inputs",
-                        op.name(),
-                        gs.len(),
-                        s.inputs.len()
-                    );
-                    for (i, (x, gx)) in s.inputs.iter().zip(gs).enumerate() {
-                        let (Some(xn), Some(gx)) = (&x.node, gx) else { continue };
-                        if !needed[&addr(xn)] {
-                            continue;
-                        }
-                        assert!(
-                            gx.shape == x.shape,
-                            "`{}`: the VJP rule returned a cotangent of shape {:?} for input {i} of shape {:?}",
-                            op.name(),
-                            gx.shape(),
-                            x.shape()
-                        );
-                        if checking() && !finite(&gx) && finite(&g) && s.inputs.iter().all(finite) {
-                            panic!(
-                                "check_numerics: `{}` produced NaN or inf in the gradient of its input {i} \
-                                 (shape {:?}) from a finite cotangent and finite inputs",
-                                op.name(),
-                                x.shape()
-                            );
-                        }
-                        accumulate(&mut grads, addr(xn), gx);
-                    }
                 }
+                continue;
+            }
+            let s = if retain_graph { lock(&n.saved).clone() } else { lock(&n.saved).take() };
+            let name = n.op.name();
+            let s = s.unwrap_or_else(|| {
+                panic!(
+                    "backward: the graph through `{name}` was already swept and its saved values freed; \
+                     sweep it again only if the first sweep retained the graph"
+                )
+            });
+            let inputs = s.inputs.as_slice();
+            let out = Tensor { node: Some(n.clone()), ..s.out };
+            let gs = n.op.vjp(inputs, &out, &g);
+            assert!(
+                gs.len() == inputs.len(),
+                "`{name}`: the VJP rule returned {} cotangents for {} inputs",
+                gs.len(),
+                inputs.len()
+            );
+            let mut edge = topo.start[i] as usize;
+            for (k, (x, gx)) in inputs.iter().zip(gs).enumerate() {
+                if x.node.is_none() {
+                    continue;
+                }
+                let child = topo.edges[edge] as usize;
+                edge += 1;
+                let Some(gx) = gx else { continue };
+                if !topo.needed[child] {
+                    continue;
+                }
+                assert!(
+                    gx.shape == x.shape,
+                    "`{name}`: the VJP rule returned a cotangent of shape {:?} for input {k} of shape {:?}",
+                    gx.shape(),
+                    x.shape()
+                );
+                if checking() && !finite(&gx) && finite(&g) && inputs.iter().all(finite) {
+                    panic!(
+                        "check_numerics: `{name}` produced NaN or inf in the gradient of its input {k} \
+                         (shape {:?}) from a finite cotangent and finite inputs",
+                        x.shape()
+                    );
+                }
+                accumulate(&mut grads[child], gx);
             }
         }
     });

@@ -8,7 +8,8 @@ use kernels::Element;
 
 use crate::Tensor;
 use crate::backward::fill_zeros;
-use crate::engine::{Node, Sweep, apply, sweep};
+use crate::engine::{Sweep, apply, sweep};
+use crate::graph::Node;
 use crate::mode;
 use crate::op::Op;
 use crate::tensor::DualPart;

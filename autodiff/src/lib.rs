@@ -53,8 +53,10 @@
 //! ```
 
 mod backward;
+mod buffer;
 mod engine;
 mod functional;
+mod graph;
 mod mode;
 mod op;
 mod ops;

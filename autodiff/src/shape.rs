@@ -1,9 +1,64 @@
 //! Shapes: element counts, numpy broadcasting, axis arithmetic.
 
+use std::fmt;
+use std::ops::Deref;
 use std::sync::Arc;
 
-/// A shape, shared between tensors that have it (clone is a reference-count bump).
-pub(crate) type Shape = Arc<[usize]>;
+/// Ranks up to this are stored inline: cloning a shape then touches no shared counter.
+const INLINE: usize = 4;
+
+/// A tensor's dimensions: inline up to rank 4, shared beyond.
+#[derive(Clone)]
+pub(crate) enum Shape {
+    Inline(u8, [usize; INLINE]),
+    Shared(Arc<[usize]>),
+}
+
+impl From<&[usize]> for Shape {
+    fn from(s: &[usize]) -> Self {
+        if s.len() <= INLINE {
+            let mut a = [0; INLINE];
+            a[..s.len()].copy_from_slice(s);
+            Shape::Inline(s.len() as u8, a)
+        } else {
+            Shape::Shared(s.into())
+        }
+    }
+}
+
+impl From<Vec<usize>> for Shape {
+    fn from(s: Vec<usize>) -> Self {
+        Shape::from(s.as_slice())
+    }
+}
+
+impl<const N: usize> From<[usize; N]> for Shape {
+    fn from(s: [usize; N]) -> Self {
+        Shape::from(&s[..])
+    }
+}
+
+impl Deref for Shape {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        match self {
+            Shape::Inline(n, a) => &a[..*n as usize],
+            Shape::Shared(s) => s,
+        }
+    }
+}
+
+impl PartialEq for Shape {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl fmt::Debug for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
 
 /// The product of the dimensions.
 ///

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use kernels::Element;
 
-use crate::engine::Node;
+use crate::buffer::Buffer;
+use crate::graph::Node;
 use crate::shape::{self, Shape};
 
 /// A tangent of one forward-mode level: the tensor is `primal + ε_level · tangent`, where the
@@ -40,7 +41,7 @@ pub(crate) struct DualPart<T: Element> {
 /// ```
 pub struct Tensor<T: Element> {
     pub(crate) shape: Shape,
-    pub(crate) data: Arc<Vec<T>>,
+    pub(crate) data: Arc<Buffer<T>>,
     pub(crate) node: Option<Arc<Node<T>>>,
     pub(crate) dual: Option<Arc<DualPart<T>>>,
 }
@@ -60,7 +61,7 @@ impl<T: Element> Tensor<T> {
     /// A plain tensor (no node, no tangent). `data.len()` must equal the shape's product.
     pub(crate) fn raw(data: Vec<T>, shape: Shape) -> Self {
         debug_assert_eq!(data.len(), shape::numel(&shape));
-        Tensor { shape, data: Arc::new(data), node: None, dual: None }
+        Tensor { shape, data: Arc::new(data.into()), node: None, dual: None }
     }
 
     /// Same values and shape, without node or tangents.
@@ -263,7 +264,8 @@ impl<T: Element> Tensor<T> {
             self.node.is_none() && self.dual.is_none(),
             "Tensor::data_mut: the tensor is tracked or dual; detach() it before changing it in place"
         );
-        Arc::make_mut(&mut self.data).as_mut_slice()
+        let buf: &mut Buffer<T> = Arc::make_mut(&mut self.data);
+        buf
     }
 
     /// `self ← self + α·x` in place (copy-on-write, as [`Tensor::data_mut`]), e.g. an SGD

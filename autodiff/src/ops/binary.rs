@@ -111,6 +111,38 @@ fn select_weight<T: Element>(f: Fun, a: &Tensor<T>, b: &Tensor<T>, wrt_b: bool) 
 #[derive(Clone, Copy)]
 pub(crate) struct BinaryOp(pub(crate) Fun);
 
+impl BinaryOp {
+    /// Arithmetic on at most four elements (equal shapes, or one side a single element)
+    /// without the kernel's dispatch: for scalars that is most of the op's cost. Each
+    /// result is one IEEE operation, exactly as the kernel computes it.
+    fn tiny<T: Element>(self, a: &Tensor<T>, b: &Tensor<T>) -> Option<Tensor<T>> {
+        let n = a.numel().max(b.numel());
+        if n > 4 || !matches!(self.0, Fun::Add | Fun::Sub | Fun::Mul | Fun::Div) {
+            return None;
+        }
+        let shape = if a.shape == b.shape || b.numel() == 1 && a.ndim() >= b.ndim() {
+            a.shape.clone()
+        } else if a.numel() == 1 && b.ndim() >= a.ndim() {
+            b.shape.clone()
+        } else {
+            return None;
+        };
+        let (av, bv) = (a.data(), b.data());
+        let pick = |v: &[T], i: usize| if v.len() == 1 { v[0] } else { v[i] };
+        Some(build(shape, n, |o| {
+            for (i, o) in o.iter_mut().enumerate() {
+                let (x, y) = (pick(av, i), pick(bv, i));
+                *o = match self.0 {
+                    Fun::Add => x + y,
+                    Fun::Sub => x - y,
+                    Fun::Mul => x * y,
+                    _ => x / y,
+                };
+            }
+        }))
+    }
+}
+
 /// `true` when `small` (rank ≤ `big`'s) is `big`'s trailing axes with leading ones: then a
 /// broadcast is a loop over rows of `big` against `small` whole.
 fn row_broadcast(small: &[usize], big: &[usize]) -> bool {
@@ -125,6 +157,9 @@ impl<T: Element> Op<T> for BinaryOp {
     }
     fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
         let (a, b, k) = (x[0], x[1], self.0.kernel());
+        if let Some(t) = self.tiny(a, b) {
+            return t;
+        }
         if a.shape == b.shape {
             return build(a.shape.clone(), a.numel(), |o| ew::zip(k, a.data(), b.data(), o));
         }

@@ -137,15 +137,15 @@ impl<T: Element> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn broadcast_to(&self, shape: &[usize]) -> Tensor<T> {
+        if self.shape() == shape {
+            return self.clone();
+        }
         assert!(
             shape::broadcasts_to(self.shape(), shape),
             "broadcast_to: shape {:?} does not broadcast to {:?}",
             self.shape(),
             shape
         );
-        if self.shape() == shape {
-            return self.clone();
-        }
         apply(BroadcastTo(shape.into()), &[self])
     }
 
@@ -162,15 +162,15 @@ impl<T: Element> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn sum_to(&self, shape: &[usize]) -> Tensor<T> {
+        if self.shape() == shape {
+            return self.clone();
+        }
         assert!(
             shape::broadcasts_to(shape, self.shape()),
             "sum_to: shape {:?} does not broadcast to the tensor's shape {:?}",
             shape,
             self.shape()
         );
-        if self.shape() == shape {
-            return self.clone();
-        }
         apply(SumTo(shape.into()), &[self])
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use kernels::Element;
 
 use crate::Tensor;
+use crate::buffer::Buffer;
 use crate::shape::Shape;
 
 mod binary;
@@ -21,9 +22,16 @@ mod unary;
 
 pub(crate) use broadcast::expand;
 
-/// A plain tensor of `shape` from a kernel that fills a zeroed buffer.
+/// A plain tensor of `shape` (`n` elements) from a kernel that writes every element.
 pub(crate) fn build<T: Element>(shape: Shape, n: usize, fill: impl FnOnce(&mut [T])) -> Tensor<T> {
-    let mut data = vec![T::ZERO; n];
+    let mut data = Buffer::for_overwrite(n);
+    fill(&mut data);
+    Tensor { shape, data: Arc::new(data), node: None, dual: None }
+}
+
+/// As [`build`], for a kernel that writes only some elements: the rest are zero.
+pub(crate) fn build_zeroed<T: Element>(shape: Shape, n: usize, fill: impl FnOnce(&mut [T])) -> Tensor<T> {
+    let mut data = Buffer::zeroed(n);
     fill(&mut data);
     Tensor { shape, data: Arc::new(data), node: None, dual: None }
 }

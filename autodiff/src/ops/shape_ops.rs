@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use kernels::Element;
 
-use super::build;
+use super::{build, build_zeroed};
 use crate::Tensor;
 use crate::engine::apply;
 use crate::op::Op;
@@ -95,7 +95,7 @@ impl<T: Element> Op<T> for Pad {
         let (outer, w, inner) = shape::split(x[0].shape(), self.axis);
         let mut out: Vec<usize> = x[0].shape().to_vec();
         out[self.axis] = self.len;
-        build(out.into(), outer * self.len * inner, |o| {
+        build_zeroed(out.into(), outer * self.len * inner, |o| {
             copy_runs(x[0].data(), w * inner, 0, o, self.len * inner, self.start * inner, w * inner)
         })
     }

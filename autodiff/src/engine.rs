@@ -225,7 +225,11 @@ fn accumulate<T: Element>(slot: &mut Option<Tensor<T>>, g: Tensor<T>) {
         None => *slot = Some(g),
         Some(a) => {
             let plain = |t: &Tensor<T>| t.node.is_none() && t.dual.is_none();
-            if a.shape == g.shape && plain(a) && plain(&g) && let Some(buf) = Arc::get_mut(&mut a.data) {
+            if a.shape == g.shape
+                && plain(a)
+                && plain(&g)
+                && let Some(buf) = Arc::get_mut(&mut a.data)
+            {
                 kernels::ew::zip_inplace(kernels::ew::Binary::Add, buf, g.data());
             } else {
                 *a = &*a + &g;
@@ -246,7 +250,8 @@ pub(crate) fn sweep<T: Element>(
     targets: Option<&[Arc<Node<T>>]>,
     opts: Sweep,
 ) -> (Vec<Option<Tensor<T>>>, bool) {
-    let tmap: Option<AddrMap<usize>> = targets.map(|ts| ts.iter().enumerate().map(|(i, n)| (addr(n), i)).collect());
+    let tmap: Option<AddrMap<usize>> =
+        targets.map(|ts| ts.iter().enumerate().map(|(i, n)| (addr(n), i)).collect());
     let root_refs: Vec<&Arc<Node<T>>> = roots.iter().map(|r| &r.0).collect();
     let topo = topo(&root_refs, tmap.as_ref());
     let mut results = vec![None; targets.map_or(0, <[_]>::len)];

@@ -6,7 +6,7 @@ mod common;
 use std::cell::RefCell;
 
 use autodiff::{
-    Op, Tensor, check_numerics, enable_grad, gradients, grad, grad_many, jvp, jvp_many, no_grad,
+    Op, Tensor, check_numerics, enable_grad, grad, grad_many, gradients, jvp, jvp_many, no_grad,
     value_and_grad, value_and_grad_many, vjp_many,
 };
 use common::{EPS, Rng, close, panic_msg, t};
@@ -21,7 +21,11 @@ struct Case {
     f: F,
 }
 
-fn case(name: &str, inputs: &[(&[usize], f64, f64)], f: impl Fn(&[Tensor<f64>]) -> Tensor<f64> + 'static) -> Case {
+fn case(
+    name: &str,
+    inputs: &[(&[usize], f64, f64)],
+    f: impl Fn(&[Tensor<f64>]) -> Tensor<f64> + 'static,
+) -> Case {
     let inputs = inputs.iter().map(|(s, lo, hi)| (s.to_vec(), *lo, *hi)).collect();
     Case { name: name.to_string(), inputs, f: Box::new(f) }
 }
@@ -151,6 +155,65 @@ fn forward_and_reverse_agree_on_every_op() {
         }
     }
     assert!(count > 6 * 100, "{count} cases");
+}
+
+#[test]
+fn second_order_nestings_agree_on_every_op() {
+    // For f = Σ op(xs)·w (w fixed), zᵀHv three ways: ⟨z, forward-over-reverse(v)⟩,
+    // ⟨reverse-over-reverse(z), v⟩ (= vᵀHz: H is symmetric), ⟨z, reverse-over-forward(v)⟩.
+    // This differentiates every VJP and JVP rule once more, in both modes. Each side chains
+    // two rules' worth of few-ulp operations: 1e-11 (≈ 45000ε) of Σ|terms| is ample.
+    for seed in 0..3 {
+        let mut rng = Rng::new(100 + seed);
+        for c in cases(&mut rng) {
+            let xs: Vec<Tensor<f64>> = c.inputs.iter().map(|(s, lo, hi)| rng.tensor(s, *lo, *hi)).collect();
+            let draw = |rng: &mut Rng| -> Vec<Tensor<f64>> {
+                xs.iter().map(|x| rng.tensor(x.shape(), -1.0, 1.0)).collect()
+            };
+            let (v, z) = (draw(&mut rng), draw(&mut rng));
+            let w = rng.tensor((c.f)(&xs).shape(), -1.0, 1.0);
+            let f = |xs: &[Tensor<f64>]| ((c.f)(xs) * &w).sum();
+            let for_ = flat(&[jvp_many(|xs| flat(&grad_many(f, xs)), &xs, &v).1]);
+            let zdot = |g: Vec<Tensor<f64>>| {
+                g.iter().zip(&z).map(|(g, z)| (g * z).sum()).reduce(|a, b| a + b).unwrap()
+            };
+            let ror = flat(&grad_many(|xs| zdot(grad_many(f, xs)), &xs));
+            let rof = flat(&grad_many(|xs| jvp_many(f, xs, &v).1, &xs));
+            let (a, am) = dot(&flat(&z), &for_);
+            let (b, bm) = dot(&ror, &flat(&v));
+            let (d, dm) = dot(&flat(&z), &rof);
+            let tol = 1e-11 * (am + bm + dm);
+            assert!(
+                (a - b).abs() <= tol && (a - d).abs() <= tol,
+                "{} (seed {seed}): zᵀHv = {a:e} (fwd-rev), {b:e} (rev-rev), {d:e} (rev-fwd)",
+                c.name
+            );
+        }
+    }
+}
+
+#[test]
+fn third_order_every_nesting() {
+    // (Σx⁴)‴ along (1, 1, 1) per coordinate: 24x, by all eight nestings of grad and jvp.
+    // Small dyadic points: every step is exact.
+    let x = t(&[0.5, -1.0, 2.0], &[3]);
+    let one = Tensor::ones(&[3]);
+    let want: Vec<f64> = x.data().iter().map(|x| 24.0 * x).collect();
+    let f = |x: &Tensor<f64>| x.powi(4).sum();
+    let (g, j) = (|x: &Tensor<f64>| grad(f, x), |x: &Tensor<f64>| jvp(f, x, &one).1);
+    let got = [
+        grad(|x| grad(|x| g(x).sum(), x).sum(), &x),
+        grad(|x| grad(|x| j(x), x).sum(), &x),
+        grad(|x| jvp(g, x, &one).1.sum(), &x),
+        grad(|x| jvp(|x| j(x), x, &one).1, &x),
+        jvp(|x| grad(|x| g(x).sum(), x), &x, &one).1,
+        jvp(|x| grad(j, x), &x, &one).1,
+        jvp(|x| jvp(g, x, &one).1, &x, &one).1,
+        jvp(|x| jvp(|x| jvp(|x| x.powi(4), x, &one).1, x, &one).1, &x, &one).1,
+    ];
+    for (i, g) in got.iter().enumerate() {
+        assert_eq!(g.to_vec(), want, "nesting {i}");
+    }
 }
 
 // ---- higher orders ----
@@ -320,7 +383,6 @@ fn nested_modes_elementwise_and_perturbation_confusion() {
     assert_eq!(jvp(|x| jvp(|y| x * y, &y0, &one).1, &Tensor::scalar(2.0), &one).1.item(), 1.0);
     assert_eq!(grad(|x| grad(|y| x * y, &y0), &Tensor::scalar(2.0)).item(), 1.0);
 }
-
 
 // ---- the PyTorch-style API ----
 
@@ -558,12 +620,15 @@ fn deep_chain_does_not_overflow_the_stack() {
 
 /// Resident memory in bytes, from /proc/self/statm (Linux), `None` elsewhere.
 fn rss_bytes() -> Option<u64> {
-    let pages: u64 = std::fs::read_to_string("/proc/self/statm").ok()?.split_whitespace().nth(1)?.parse().ok()?;
+    let pages: u64 =
+        std::fs::read_to_string("/proc/self/statm").ok()?.split_whitespace().nth(1)?.parse().ok()?;
     // The page size: the first mapping's KernelPageSize in smaps (4 KiB if absent).
     let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
     let kib = smaps
         .lines()
-        .find_map(|l| l.strip_prefix("KernelPageSize:")?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok())
+        .find_map(|l| {
+            l.strip_prefix("KernelPageSize:")?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()
+        })
         .unwrap_or(4);
     Some(pages * kib * 1024)
 }
@@ -588,7 +653,8 @@ fn training_loop_memory_is_flat() {
     let mut rng = Rng::new(3);
     let x = rng.tensor(&[16, 8], -1.0, 1.0);
     let labels: Vec<usize> = (0..16).map(|i| i % 4).collect();
-    let mut p: Vec<Tensor<f64>> = [&[8, 16][..], &[16], &[16, 4]].iter().map(|s| rng.tensor(s, -0.5, 0.5)).collect();
+    let mut p: Vec<Tensor<f64>> =
+        [&[8, 16][..], &[16], &[16, 4]].iter().map(|s| rng.tensor(s, -0.5, 0.5)).collect();
     let step = |p: &mut Vec<Tensor<f64>>| {
         let (loss, g) = value_and_grad_many(|p| mlp_loss(p, &x, &labels), p);
         for (p, g) in p.iter_mut().zip(&g) {
@@ -630,7 +696,8 @@ fn threads_are_independent() {
         let mut rng = Rng::new(seed);
         let x = rng.tensor(&[6, 4], -1.0, 1.0);
         let labels = [0, 1, 2, 0, 1, 2];
-        let p: Vec<Tensor<f64>> = [&[4, 5][..], &[5], &[5, 3]].iter().map(|s| rng.tensor(s, -1.0, 1.0)).collect();
+        let p: Vec<Tensor<f64>> =
+            [&[4, 5][..], &[5], &[5, 3]].iter().map(|s| rng.tensor(s, -1.0, 1.0)).collect();
         let v: Vec<Tensor<f64>> = p.iter().map(|q| rng.tensor(q.shape(), -1.0, 1.0)).collect();
         let f = |p: &[Tensor<f64>]| mlp_loss(p, &x, &labels);
         let mut out: Vec<Vec<f64>> = (0..50).flat_map(|_| grad_many(f, &p)).map(|g| g.to_vec()).collect();

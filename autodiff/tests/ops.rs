@@ -10,8 +10,11 @@
 
 mod common;
 
-use autodiff::{Tensor, jvp, jvp_many, vjp, vjp_many};
+use autodiff::{Tensor, grad, jvp, jvp_many, vjp, vjp_many};
 use common::{EPS, close, t};
+
+/// The `(rtol, atol)` of exact results.
+const EXACT: (f64, f64) = (0.0, 0.0);
 
 /// The cotangent (and tangent) of an elementwise check: not all ones, so a rule that drops
 /// its incoming cotangent fails; small integers and ½, so scaling by it is nearly exact.
@@ -71,9 +74,9 @@ fn binary(
 }
 
 /// Any op of several inputs: value (and shape) of `f(xs)`, and the pullback of the
-/// cotangent `u` (shaped like the output) against `want_g`, one per input.
+/// cotangent `u` (shaped like the output) against `want_g`, one per input, within
+/// `(rtol, atol)`.
 #[track_caller]
-#[allow(clippy::too_many_arguments)]
 fn check(
     f: impl Fn(&[Tensor<f64>]) -> Tensor<f64>,
     xs: &[Tensor<f64>],
@@ -81,8 +84,7 @@ fn check(
     want_shape: &[usize],
     want_y: &[f64],
     want_g: &[&[f64]],
-    rtol: f64,
-    atol: f64,
+    (rtol, atol): (f64, f64),
 ) {
     let (y, pullback) = vjp_many(f, xs);
     assert_eq!(y.shape(), want_shape, "output shape");
@@ -261,7 +263,15 @@ fn scalar_operands() {
 fn maximum_minimum() {
     // max(a, b): ∂ = ([a > b], [b > a]); min mirrors it; ties split ½–½. Exact.
     let (a, b) = ([1.0, 3.0, 2.0, -1.0], [2.0, 3.0, 1.0, -1.0]);
-    let w = |x: f64, y: f64| if x > y { 1.0 } else if x == y { 0.5 } else { 0.0 };
+    let w = |x: f64, y: f64| {
+        if x > y {
+            1.0
+        } else if x == y {
+            0.5
+        } else {
+            0.0
+        }
+    };
     binary(|a, b| a.maximum(b), &a, &b, |a, b| [a.max(b), w(a, b), w(b, a)], 0.0);
     binary(|a, b| a.minimum(b), &a, &b, |a, b| [a.min(b), w(b, a), w(a, b)], 0.0);
 }
@@ -293,9 +303,9 @@ fn broadcast_add_row() {
     let b = t(&[10.0, 20.0, 30.0], &[3]);
     let u = [1.0, 2.0, 3.0, -4.0, 0.5, 6.0];
     let y = [11.0, 22.0, 33.0, 14.0, 25.0, 36.0];
-    check(|v| &v[0] + &v[1], &[a.clone(), b.clone()], &u, &[2, 3], &y, &[&u, &[-3.0, 2.5, 9.0]], 0.0, 0.0);
+    check(|v| &v[0] + &v[1], &[a.clone(), b.clone()], &u, &[2, 3], &y, &[&u, &[-3.0, 2.5, 9.0]], EXACT);
     // Operands swapped: the same sums.
-    check(|v| &v[1] + &v[0], &[a, b], &u, &[2, 3], &y, &[&u, &[-3.0, 2.5, 9.0]], 0.0, 0.0);
+    check(|v| &v[1] + &v[0], &[a, b], &u, &[2, 3], &y, &[&u, &[-3.0, 2.5, 9.0]], EXACT);
 }
 
 #[test]
@@ -306,7 +316,7 @@ fn broadcast_mul_outer() {
     let u = [1.0, 2.0, 3.0, -1.0, 0.5, 2.0];
     let y = [2.0, 8.0, 10.0, 3.0, 12.0, 15.0];
     // ∂a = [1 + 8 + 15, −1 + 2 + 10] = [24, 11]; ∂b = [2 − 3, 4 + 1.5, 6 + 6] = [−1, 5.5, 12].
-    check(|v| &v[0] * &v[1], &[a, b], &u, &[2, 3], &y, &[&[24.0, 11.0], &[-1.0, 5.5, 12.0]], 0.0, 0.0);
+    check(|v| &v[0] * &v[1], &[a, b], &u, &[2, 3], &y, &[&[24.0, 11.0], &[-1.0, 5.5, 12.0]], EXACT);
 }
 
 #[test]
@@ -314,7 +324,15 @@ fn broadcast_scalar_tensor() {
     // y = s − x with s 0-d, x [2,2]: ∂s = Σ u, ∂x = −u. Exact.
     let (s, x) = (Tensor::scalar(10.0), t(&[1.0, 2.0, 3.0, 4.0], &[2, 2]));
     let u = [1.0, -2.0, 0.5, 3.0];
-    check(|v| &v[0] - &v[1], &[s, x], &u, &[2, 2], &[9.0, 8.0, 7.0, 6.0], &[&[2.5], &[-1.0, 2.0, -0.5, -3.0]], 0.0, 0.0);
+    check(
+        |v| &v[0] - &v[1],
+        &[s, x],
+        &u,
+        &[2, 2],
+        &[9.0, 8.0, 7.0, 6.0],
+        &[&[2.5], &[-1.0, 2.0, -0.5, -3.0]],
+        EXACT,
+    );
 }
 
 // ---- linear algebra ----
@@ -328,7 +346,7 @@ fn matmul_2d() {
     let db = naive_mm(&naive_t(&a, 2, 3), &u, 3, 2, 2);
     assert_eq!(naive_mm(&a, &b, 2, 3, 2), [5.0, 8.0, 14.0, 14.0]); // the reference itself
     let xs = [t(&a, &[2, 3]), t(&b, &[3, 2])];
-    check(|v| v[0].matmul(&v[1]), &xs, &u, &[2, 2], &naive_mm(&a, &b, 2, 3, 2), &[&da, &db], 0.0, 0.0);
+    check(|v| v[0].matmul(&v[1]), &xs, &u, &[2, 2], &naive_mm(&a, &b, 2, 3, 2), &[&da, &db], EXACT);
 }
 
 #[test]
@@ -345,7 +363,7 @@ fn matmul_batched() {
         db.extend(naive_mm(&naive_t(ap, 2, 3), up, 3, 2, 2));
     }
     let xs = [t(&a, &[2, 2, 3]), t(&b, &[2, 3, 2])];
-    check(|v| v[0].matmul(&v[1]), &xs, &u, &[2, 2, 2], &y, &[&da, &db], 0.0, 0.0);
+    check(|v| v[0].matmul(&v[1]), &xs, &u, &[2, 2, 2], &y, &[&da, &db], EXACT);
 }
 
 #[test]
@@ -364,7 +382,7 @@ fn matmul_3d_by_2d() {
         }
     }
     let xs = [t(&a, &[2, 2, 3]), t(&b, &[3, 2])];
-    check(|v| v[0].matmul(&v[1]), &xs, &u, &[2, 2, 2], &y, &[&da, &db], 0.0, 0.0);
+    check(|v| v[0].matmul(&v[1]), &xs, &u, &[2, 2, 2], &y, &[&da, &db], EXACT);
 }
 
 #[test]
@@ -373,8 +391,8 @@ fn transpose() {
     let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
     let u = [1.0, -1.0, 2.0, 0.5, 3.0, 4.0];
     let (y, g) = (naive_t(&x, 2, 3), naive_t(&u, 3, 2));
-    check(|v| v[0].transpose(), &[t(&x, &[2, 3])], &u, &[3, 2], &y, &[&g], 0.0, 0.0);
-    check(|v| v[0].t(), &[t(&x, &[2, 3])], &u, &[3, 2], &y, &[&g], 0.0, 0.0);
+    check(|v| v[0].transpose(), &[t(&x, &[2, 3])], &u, &[3, 2], &y, &[&g], EXACT);
+    check(|v| v[0].t(), &[t(&x, &[2, 3])], &u, &[3, 2], &y, &[&g], EXACT);
 }
 
 // ---- shape ops ----
@@ -384,7 +402,7 @@ fn reshape() {
     // Same values, new shape: dX = U read in the old shape. Exact.
     let x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
     let u = [6.0, 5.0, 4.0, 3.0, 2.0, 1.0];
-    check(|v| v[0].reshape(&[3, 1, 2]), &[t(&x, &[2, 3])], &u, &[3, 1, 2], &x, &[&u], 0.0, 0.0);
+    check(|v| v[0].reshape(&[3, 1, 2]), &[t(&x, &[2, 3])], &u, &[3, 1, 2], &x, &[&u], EXACT);
 }
 
 #[test]
@@ -394,12 +412,12 @@ fn broadcast_to() {
     let u = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
     let row = t(&[7.0, 8.0, 9.0], &[3]);
     let y = [7.0, 8.0, 9.0, 7.0, 8.0, 9.0];
-    check(|v| v[0].broadcast_to(&[2, 3]), &[row], &u, &[2, 3], &y, &[&[5.0, 7.0, 9.0]], 0.0, 0.0);
+    check(|v| v[0].broadcast_to(&[2, 3]), &[row], &u, &[2, 3], &y, &[&[5.0, 7.0, 9.0]], EXACT);
     let col = t(&[7.0, 8.0], &[2, 1]);
     let y = [7.0, 7.0, 7.0, 8.0, 8.0, 8.0];
-    check(|v| v[0].broadcast_to(&[2, 3]), &[col], &u, &[2, 3], &y, &[&[6.0, 15.0]], 0.0, 0.0);
+    check(|v| v[0].broadcast_to(&[2, 3]), &[col], &u, &[2, 3], &y, &[&[6.0, 15.0]], EXACT);
     let s = Tensor::scalar(2.0);
-    check(|v| v[0].broadcast_to(&[2, 2]), &[s], &u[..4], &[2, 2], &[2.0; 4], &[&[10.0]], 0.0, 0.0);
+    check(|v| v[0].broadcast_to(&[2, 2]), &[s], &u[..4], &[2, 2], &[2.0; 4], &[&[10.0]], EXACT);
 }
 
 #[test]
@@ -407,9 +425,9 @@ fn sum_to() {
     // [2,3] → [3]: y[j] = Σᵢ x[i,j], dx[i,j] = u[j]; → [2,1]: y[i] = Σⱼ x[i,j], dx = u[i].
     let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
     let g = [1.0, -2.0, 3.0, 1.0, -2.0, 3.0];
-    check(|v| v[0].sum_to(&[3]), &[x.clone()], &[1.0, -2.0, 3.0], &[3], &[5.0, 7.0, 9.0], &[&g], 0.0, 0.0);
+    check(|v| v[0].sum_to(&[3]), &[x.clone()], &[1.0, -2.0, 3.0], &[3], &[5.0, 7.0, 9.0], &[&g], EXACT);
     let g = [1.5, 1.5, 1.5, -1.0, -1.0, -1.0];
-    check(|v| v[0].sum_to(&[2, 1]), &[x], &[1.5, -1.0], &[2, 1], &[6.0, 15.0], &[&g], 0.0, 0.0);
+    check(|v| v[0].sum_to(&[2, 1]), &[x], &[1.5, -1.0], &[2, 1], &[6.0, 15.0], &[&g], EXACT);
 }
 
 #[test]
@@ -418,10 +436,10 @@ fn slice() {
     let x = t(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], &[2, 4]);
     let u = [1.0, 2.0, 3.0, 4.0];
     let g = [0.0, 1.0, 2.0, 0.0, 0.0, 3.0, 4.0, 0.0];
-    check(|v| v[0].slice(1, 1..3), &[x.clone()], &u, &[2, 2], &[1.0, 2.0, 5.0, 6.0], &[&g], 0.0, 0.0);
+    check(|v| v[0].slice(1, 1..3), &[x.clone()], &u, &[2, 2], &[1.0, 2.0, 5.0, 6.0], &[&g], EXACT);
     // Row 1..2 along axis 0.
     let g = [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0];
-    check(|v| v[0].slice(0, 1..2), &[x], &u, &[1, 4], &[4.0, 5.0, 6.0, 7.0], &[&g], 0.0, 0.0);
+    check(|v| v[0].slice(0, 1..2), &[x], &u, &[1, 4], &[4.0, 5.0, 6.0, 7.0], &[&g], EXACT);
 }
 
 #[test]
@@ -429,9 +447,9 @@ fn select() {
     // Row 1 of a [3,2] (axis dropped): dx = u in row 1, zeros elsewhere; column 0 alike.
     let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]);
     let g = [0.0, 0.0, 7.0, 8.0, 0.0, 0.0];
-    check(|v| v[0].select(0, 1), &[x.clone()], &[7.0, 8.0], &[2], &[3.0, 4.0], &[&g], 0.0, 0.0);
+    check(|v| v[0].select(0, 1), &[x.clone()], &[7.0, 8.0], &[2], &[3.0, 4.0], &[&g], EXACT);
     let g = [7.0, 0.0, 8.0, 0.0, 9.0, 0.0];
-    check(|v| v[0].select(1, 0), &[x], &[7.0, 8.0, 9.0], &[3], &[1.0, 3.0, 5.0], &[&g], 0.0, 0.0);
+    check(|v| v[0].select(1, 0), &[x], &[7.0, 8.0, 9.0], &[3], &[1.0, 3.0, 5.0], &[&g], EXACT);
 }
 
 #[test]
@@ -440,11 +458,11 @@ fn concat() {
     let (a, b) = (t(&[1.0, 2.0], &[1, 2]), t(&[3.0, 4.0, 5.0, 6.0], &[2, 2]));
     let u = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
     let y = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
-    check(|v| Tensor::concat(v, 0), &[a, b], &u, &[3, 2], &y, &[&u[..2], &u[2..]], 0.0, 0.0);
+    check(|v| Tensor::concat(v, 0), &[a, b], &u, &[3, 2], &y, &[&u[..2], &u[2..]], EXACT);
     // Along axis 1 ([2,1] ++ [2,2]): y = [[a0, b0, b1], [a1, b2, b3]]; each gets its columns.
     let (a, b) = (t(&[1.0, 2.0], &[2, 1]), t(&[3.0, 4.0, 5.0, 6.0], &[2, 2]));
     let y = [1.0, 3.0, 4.0, 2.0, 5.0, 6.0];
-    check(|v| Tensor::concat(v, 1), &[a, b], &u, &[2, 3], &y, &[&[1.0, 4.0], &[2.0, 3.0, 5.0, 6.0]], 0.0, 0.0);
+    check(|v| Tensor::concat(v, 1), &[a, b], &u, &[2, 3], &y, &[&[1.0, 4.0], &[2.0, 3.0, 5.0, 6.0]], EXACT);
 }
 
 #[test]
@@ -454,8 +472,24 @@ fn stack() {
     let (a, b) = (t(&[1.0, 2.0], &[2]), t(&[3.0, 4.0], &[2]));
     let u = [1.0, 2.0, 3.0, 4.0];
     let xs = [a, b];
-    check(|v| Tensor::stack(v, 0), &xs, &u, &[2, 2], &[1.0, 2.0, 3.0, 4.0], &[&[1.0, 2.0], &[3.0, 4.0]], 0.0, 0.0);
-    check(|v| Tensor::stack(v, 1), &xs, &u, &[2, 2], &[1.0, 3.0, 2.0, 4.0], &[&[1.0, 3.0], &[2.0, 4.0]], 0.0, 0.0);
+    check(
+        |v| Tensor::stack(v, 0),
+        &xs,
+        &u,
+        &[2, 2],
+        &[1.0, 2.0, 3.0, 4.0],
+        &[&[1.0, 2.0], &[3.0, 4.0]],
+        EXACT,
+    );
+    check(
+        |v| Tensor::stack(v, 1),
+        &xs,
+        &u,
+        &[2, 2],
+        &[1.0, 3.0, 2.0, 4.0],
+        &[&[1.0, 3.0], &[2.0, 4.0]],
+        EXACT,
+    );
 }
 
 // ---- reductions ----
@@ -465,8 +499,8 @@ fn sum_and_mean() {
     // y = Σx: dx = u (broadcast); y = Σx/n: dx = u/n. Sum exact; the mean multiplies by the
     // rounded 1/6: two roundings → 2ε.
     let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
-    check(|v| v[0].sum(), &[x.clone()], &[2.5], &[], &[21.0], &[&[2.5; 6]], 0.0, 0.0);
-    check(|v| v[0].mean(), &[x], &[3.0], &[], &[3.5], &[&[0.5; 6]], 2.0 * EPS, 0.0);
+    check(|v| v[0].sum(), &[x.clone()], &[2.5], &[], &[21.0], &[&[2.5; 6]], EXACT);
+    check(|v| v[0].mean(), &[x], &[3.0], &[], &[3.5], &[&[0.5; 6]], (2.0 * EPS, 0.0));
 }
 
 #[test]
@@ -475,11 +509,19 @@ fn sum_axis_and_mean_axis() {
     // the mean along axis 1 divides both by 3 (rounded ⅓: 2ε).
     let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
     let g = [1.0, 1.0, 1.0, -2.0, -2.0, -2.0];
-    check(|v| v[0].sum_axis(1, false), &[x.clone()], &[1.0, -2.0], &[2], &[6.0, 15.0], &[&g], 0.0, 0.0);
+    check(|v| v[0].sum_axis(1, false), &[x.clone()], &[1.0, -2.0], &[2], &[6.0, 15.0], &[&g], EXACT);
     let g = [1.0, 2.0, 3.0, 1.0, 2.0, 3.0];
-    check(|v| v[0].sum_axis(0, true), &[x.clone()], &[1.0, 2.0, 3.0], &[1, 3], &[5.0, 7.0, 9.0], &[&g], 0.0, 0.0);
+    check(
+        |v| v[0].sum_axis(0, true),
+        &[x.clone()],
+        &[1.0, 2.0, 3.0],
+        &[1, 3],
+        &[5.0, 7.0, 9.0],
+        &[&g],
+        EXACT,
+    );
     let g = [1.0, 1.0, 1.0, -2.0, -2.0, -2.0];
-    check(|v| v[0].mean_axis(1, false), &[x], &[3.0, -6.0], &[2], &[2.0, 5.0], &[&g], 2.0 * EPS, 0.0);
+    check(|v| v[0].mean_axis(1, false), &[x], &[3.0, -6.0], &[2], &[2.0, 5.0], &[&g], (2.0 * EPS, 0.0));
 }
 
 #[test]
@@ -487,25 +529,25 @@ fn max_axis() {
     // y[i] = maxⱼ x[i,j]: the cotangent goes to the argmax. Exact.
     let x = t(&[1.0, 5.0, 2.0, 7.0, 3.0, 0.0], &[2, 3]);
     let g = [0.0, 2.0, 0.0, -1.0, 0.0, 0.0];
-    check(|v| v[0].max_axis(1, false), &[x], &[2.0, -1.0], &[2], &[5.0, 7.0], &[&g], 0.0, 0.0);
+    check(|v| v[0].max_axis(1, false), &[x], &[2.0, -1.0], &[2], &[5.0, 7.0], &[&g], EXACT);
     // Ties split equally: [3, 1, 3] gives ½ to each 3; [2, 2, 2] gives ⅓ to each (rounded).
     let x = t(&[3.0, 1.0, 3.0, 2.0, 2.0, 2.0], &[2, 3]);
     let g = [1.0, 0.0, 1.0, 1.0, 1.0, 1.0];
-    check(|v| v[0].max_axis(1, true), &[x], &[2.0, 3.0], &[2, 1], &[3.0, 2.0], &[&g], EPS, 0.0);
+    check(|v| v[0].max_axis(1, true), &[x], &[2.0, 3.0], &[2, 1], &[3.0, 2.0], &[&g], (EPS, 0.0));
     // Along axis 0 of [2,2] = [[1, 4], [3, 4]]: column 0 to row 1, column 1 split.
     let x = t(&[1.0, 4.0, 3.0, 4.0], &[2, 2]);
-    check(|v| v[0].max_axis(0, false), &[x], &[1.0, 2.0], &[2], &[3.0, 4.0], &[&[0.0, 1.0, 1.0, 1.0]], 0.0, 0.0);
+    check(|v| v[0].max_axis(0, false), &[x], &[1.0, 2.0], &[2], &[3.0, 4.0], &[&[0.0, 1.0, 1.0, 1.0]], EXACT);
 }
 
 #[test]
 fn prod() {
     // y = Πxᵢ: ∂y/∂xᵢ = Πⱼ≠ᵢ xⱼ. [2, 3, 4]: 24, grads [12, 8, 6]·u. Exact.
-    check(|v| v[0].prod(), &[t(&[2.0, 3.0, 4.0], &[3])], &[1.5], &[], &[24.0], &[&[18.0, 12.0, 9.0]], 0.0, 0.0);
+    check(|v| v[0].prod(), &[t(&[2.0, 3.0, 4.0], &[3])], &[1.5], &[], &[24.0], &[&[18.0, 12.0, 9.0]], EXACT);
     // A zero factor: the gradient is the product of the others, nonzero only at the zero
     // ([2, 0, 4]: [0, 8, 0]), which a y/xᵢ formula would get wrong (0/0).
-    check(|v| v[0].prod(), &[t(&[2.0, 0.0, 4.0], &[3])], &[1.0], &[], &[0.0], &[&[0.0, 8.0, 0.0]], 0.0, 0.0);
+    check(|v| v[0].prod(), &[t(&[2.0, 0.0, 4.0], &[3])], &[1.0], &[], &[0.0], &[&[0.0, 8.0, 0.0]], EXACT);
     // Two zeros: every partial has a zero factor.
-    check(|v| v[0].prod(), &[t(&[0.0, 3.0, 0.0], &[3])], &[1.0], &[], &[0.0], &[&[0.0; 3]], 0.0, 0.0);
+    check(|v| v[0].prod(), &[t(&[0.0, 3.0, 0.0], &[3])], &[1.0], &[], &[0.0], &[&[0.0; 3]], EXACT);
 }
 
 /// Softmax of a row by the definition.
@@ -525,10 +567,18 @@ fn logsumexp() {
         y.push(r.iter().map(|v| v.exp()).sum::<f64>().ln());
         g.extend(softmax_row(r).iter().map(|p| ur * p));
     }
-    check(|v| v[0].logsumexp(1, false), &[t(&x, &[2, 3])], &u, &[2], &y, &[&g], 8.0 * EPS, 0.0);
+    check(|v| v[0].logsumexp(1, false), &[t(&x, &[2, 3])], &u, &[2], &y, &[&g], (8.0 * EPS, 0.0));
     // Stable for large entries: ln(e¹⁰⁰⁰ + e¹⁰⁰⁰) = 1000 + ln 2, gradient ½ each.
     let big = t(&[1000.0, 1000.0], &[2]);
-    check(|v| v[0].logsumexp(0, true), &[big], &[1.0], &[1], &[1000.0 + 2f64.ln()], &[&[0.5, 0.5]], EPS, 0.0);
+    check(
+        |v| v[0].logsumexp(0, true),
+        &[big],
+        &[1.0],
+        &[1],
+        &[1000.0 + 2f64.ln()],
+        &[&[0.5, 0.5]],
+        (EPS, 0.0),
+    );
 }
 
 #[test]
@@ -545,11 +595,11 @@ fn softmax() {
         g.extend(p.iter().zip(ur).map(|(p, u)| p * (u - dot)));
         y.extend(p);
     }
-    check(|v| v[0].softmax(1), &[t(&x, &[2, 3])], &u, &[2, 3], &y, &[&g], 16.0 * EPS, 48.0 * EPS);
+    check(|v| v[0].softmax(1), &[t(&x, &[2, 3])], &u, &[2, 3], &y, &[&g], (16.0 * EPS, 48.0 * EPS));
     // Along axis 0 of the transposed input (the composite path): the transposed results.
     let (xt, ut) = (naive_t(&x, 2, 3), naive_t(&u, 2, 3));
     let (yt, gt) = (naive_t(&y, 2, 3), naive_t(&g, 2, 3));
-    check(|v| v[0].softmax(0), &[t(&xt, &[3, 2])], &ut, &[3, 2], &yt, &[&gt], 16.0 * EPS, 48.0 * EPS);
+    check(|v| v[0].softmax(0), &[t(&xt, &[3, 2])], &ut, &[3, 2], &yt, &[&gt], (16.0 * EPS, 48.0 * EPS));
 }
 
 #[test]
@@ -565,10 +615,10 @@ fn log_softmax() {
         y.extend(r.iter().map(|v| v - lse));
         g.extend(softmax_row(r).iter().zip(ur).map(|(p, u)| u - p * su));
     }
-    check(|v| v[0].log_softmax(1), &[t(&x, &[2, 3])], &u, &[2, 3], &y, &[&g], 16.0 * EPS, 48.0 * EPS);
+    check(|v| v[0].log_softmax(1), &[t(&x, &[2, 3])], &u, &[2, 3], &y, &[&g], (16.0 * EPS, 48.0 * EPS));
     let (xt, ut) = (naive_t(&x, 2, 3), naive_t(&u, 2, 3));
     let (yt, gt) = (naive_t(&y, 2, 3), naive_t(&g, 2, 3));
-    check(|v| v[0].log_softmax(0), &[t(&xt, &[3, 2])], &ut, &[3, 2], &yt, &[&gt], 16.0 * EPS, 48.0 * EPS);
+    check(|v| v[0].log_softmax(0), &[t(&xt, &[3, 2])], &ut, &[3, 2], &yt, &[&gt], (16.0 * EPS, 48.0 * EPS));
 }
 
 // ---- losses ----
@@ -580,7 +630,7 @@ fn mse_loss() {
     let (p, q) = (t(&[1.0, 3.0, -2.0], &[3]), t(&[0.0, 1.0, 1.0], &[3]));
     let gp: Vec<f64> = [1.0, 2.0, -3.0].iter().map(|d| 1.5 * 2.0 * d / 3.0).collect();
     let gq: Vec<f64> = gp.iter().map(|g| -g).collect();
-    check(|v| v[0].mse_loss(&v[1]), &[p, q], &[1.5], &[], &[14.0 / 3.0], &[&gp, &gq], 4.0 * EPS, 0.0);
+    check(|v| v[0].mse_loss(&v[1]), &[p, q], &[1.5], &[], &[14.0 / 3.0], &[&gp, &gq], (4.0 * EPS, 0.0));
 }
 
 #[test]
@@ -597,5 +647,37 @@ fn softmax_cross_entropy() {
         g.extend(p.iter().enumerate().map(|(j, p)| 0.5 * (p - f64::from(u8::from(j == l))) / 2.0));
     }
     let f = |v: &[Tensor<f64>]| v[0].softmax_cross_entropy(&labels);
-    check(f, &[t(&x, &[2, 3])], &[0.5], &[], &[loss], &[&g], 16.0 * EPS, 16.0 * EPS);
+    check(f, &[t(&x, &[2, 3])], &[0.5], &[], &[loss], &[&g], (16.0 * EPS, 16.0 * EPS));
+}
+
+// ---- edge cases ----
+
+#[test]
+fn empty_tensors() {
+    // Broadcasting against an empty axis gives an empty result (numpy): [0] + [] → [0],
+    // [] · [0] → [0], [0, 3] + [3] → [0, 3]. The gradients are empty, or Σ over nothing = 0.
+    let (e, s) = (Tensor::<f64>::zeros(&[0]), Tensor::scalar(2.0));
+    check(|v| &v[0] + &v[1], &[e.clone(), s.clone()], &[], &[0], &[], &[&[], &[0.0]], EXACT);
+    check(|v| &v[1] * &v[0], &[e.clone(), s], &[], &[0], &[], &[&[], &[0.0]], EXACT);
+    let xs = [Tensor::zeros(&[0, 3]), t(&[1.0, 2.0, 3.0], &[3])];
+    check(|v| &v[0] + &v[1], &xs, &[], &[0, 3], &[], &[&[], &[0.0; 3]], EXACT);
+    check(|v| v[0].sum(), &[e], &[1.0], &[], &[0.0], &[&[]], EXACT);
+}
+
+#[test]
+fn recycled_buffers_are_fully_overwritten() {
+    // Large dropped buffers are reused with stale contents, so every op must write every
+    // element: a product with k = 0 is all zeros and one with k = 3 all 3s (β = 0: C is
+    // not read), and a slice's gradient is zero outside it, even after a NaN buffer of the
+    // same length was dropped on this thread.
+    let nan = || drop(Tensor::full(&[100, 100], f64::NAN));
+    nan();
+    let p = Tensor::<f64>::zeros(&[100, 0]).matmul(&Tensor::zeros(&[0, 100]));
+    assert!(p.data().iter().all(|&v| v == 0.0));
+    nan();
+    let p = Tensor::<f64>::ones(&[100, 3]).matmul(&Tensor::ones(&[3, 100]));
+    assert!(p.data().iter().all(|&v| v == 3.0));
+    nan();
+    let g = grad(|x| x.slice(1, 0..1).sum(), &Tensor::zeros(&[100, 100]));
+    assert_eq!(g.data().iter().sum::<f64>(), 100.0);
 }

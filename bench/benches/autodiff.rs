@@ -106,9 +106,21 @@ impl Manual {
             }
             gemm(1.0, a, w, 1.0, MatMut::row_major(out, b, n), Par::All);
         };
-        mm(MatRef::row_major(m.x.data(), b, IN), MatRef::row_major(p[0].data(), IN, h), p[1].data(), &mut self.h, h);
+        mm(
+            MatRef::row_major(m.x.data(), b, IN),
+            MatRef::row_major(p[0].data(), IN, h),
+            p[1].data(),
+            &mut self.h,
+            h,
+        );
         ew::map_inplace(ew::Unary::Tanh, &mut self.h);
-        mm(MatRef::row_major(&self.h, b, h), MatRef::row_major(p[2].data(), h, OUT), p[3].data(), &mut self.logits, OUT);
+        mm(
+            MatRef::row_major(&self.h, b, h),
+            MatRef::row_major(p[2].data(), h, OUT),
+            p[3].data(),
+            &mut self.logits,
+            OUT,
+        );
         ew::log_softmax_rows(&self.logits, OUT, &mut self.dlogits);
         -m.labels.iter().enumerate().map(|(i, &l)| self.dlogits[i * OUT + l]).sum::<f32>() / b as f32
     }
@@ -139,7 +151,8 @@ impl Manual {
 }
 
 fn bench_mlp(c: &mut Criterion, tag: &str, quick: bool) {
-    let configs: &[(&str, usize, usize)] = if quick { &[("b64", 64, 256)] } else { &[("b64", 64, 256), ("b256", 256, 512)] };
+    let configs: &[(&str, usize, usize)] =
+        if quick { &[("b64", 64, 256)] } else { &[("b64", 64, 256), ("b256", 256, 512)] };
     for &(name, batch, hidden) in configs {
         let mut m = Mlp::new(batch, hidden);
         let (fwd, grad) = m.flops();
@@ -150,7 +163,9 @@ fn bench_mlp(c: &mut Criterion, tag: &str, quick: bool) {
         g.bench_function(BenchmarkId::new("ours", name), |bn| {
             bn.iter(|| no_grad(|| loss(black_box(&m.params), &m.x, &m.labels)))
         });
-        g.bench_function(BenchmarkId::new("manual", name), |bn| bn.iter(|| manual.forward(&m, black_box(&m.params))));
+        g.bench_function(BenchmarkId::new("manual", name), |bn| {
+            bn.iter(|| manual.forward(&m, black_box(&m.params)))
+        });
         g.finish();
 
         let mut g = c.benchmark_group(format!("ad_mlp_{name}_value_and_grad_{tag}"));
@@ -227,7 +242,8 @@ fn main() {
         other => panic!("NUMCORE_BENCH_THREADS must be 1 or all, not {other:?}"),
     };
     let quick = std::env::var("NUMCORE_BENCH_QUICK").is_ok_and(|v| v == "1");
-    let (warm, measure) = if quick { (0.1, 0.3) } else { (0.5, 2.0) };
+    // 15 benchmarks per thread setting at 1.5 s each: about 25 s, twice in `cargo xtask bench`.
+    let (warm, measure) = if quick { (0.1, 0.3) } else { (0.5, 1.0) };
     let mut c = Criterion::default()
         .warm_up_time(Duration::from_secs_f64(warm))
         .measurement_time(Duration::from_secs_f64(measure))
@@ -236,7 +252,10 @@ fn main() {
     if let Some(n) = threads {
         // Criterion is not `Send`, so the benches cannot run inside a pool's `install`; the
         // global pool, sized before first use, sets the threads of every kernel call.
-        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().expect("the global rayon pool is unused so far");
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .expect("the global rayon pool is unused so far");
     }
     bench_mlp(&mut c, tag, quick);
     bench_overhead(&mut c, tag);

@@ -8,9 +8,9 @@
 //!    one process cannot measure both). Before each run the bench is asked for its
 //!    benchmark list (`-- --list`), so the report knows exactly which results this run
 //!    must have produced.
-//! 3. Reads criterion's JSON results written by this run, prints one table per gemm group
-//!    and one elementwise table, and writes `<target>/bench-report/report.json` and
-//!    `report.md`.
+//! 3. Reads criterion's JSON results written by this run, prints one table per gemm group,
+//!    one elementwise table and one autodiff table per thread setting, and writes
+//!    `<target>/bench-report/report.json` and `report.md`.
 
 use std::fs;
 use std::num::NonZeroUsize;
@@ -62,17 +62,21 @@ pub enum Suite {
     Gemm,
     /// `bench/benches/elementwise.rs`: ours vs a scalar loop vs wide, one thread.
     Elementwise,
+    /// `bench/benches/autodiff.rs`: the engine on an MLP vs its hand-written floor, and
+    /// the per-op overhead.
+    Autodiff,
 }
 
 impl Suite {
     /// Every suite, in run order.
-    pub const ALL: [Suite; 2] = [Suite::Gemm, Suite::Elementwise];
+    pub const ALL: [Suite; 3] = [Suite::Gemm, Suite::Elementwise, Suite::Autodiff];
 
     /// The bench target's name.
     pub fn target(self) -> &'static str {
         match self {
             Suite::Gemm => "gemm",
             Suite::Elementwise => "elementwise",
+            Suite::Autodiff => "autodiff",
         }
     }
 
@@ -81,7 +85,7 @@ impl Suite {
     /// bandwidth, so it runs on one thread only.
     pub fn settings(self) -> &'static [Threads] {
         match self {
-            Suite::Gemm => &[Threads::One, Threads::All],
+            Suite::Gemm | Suite::Autodiff => &[Threads::One, Threads::All],
             Suite::Elementwise => &[Threads::One],
         }
     }
@@ -240,7 +244,7 @@ mod tests {
 
     #[test]
     fn elementwise_suite_runs_its_own_target_on_one_thread() {
-        assert_eq!(Suite::ALL, [Suite::Gemm, Suite::Elementwise]);
+        assert_eq!(Suite::ALL, [Suite::Gemm, Suite::Elementwise, Suite::Autodiff]);
         assert_eq!(Suite::Elementwise.settings(), [Threads::One]);
         assert_eq!(Suite::Gemm.settings(), [Threads::One, Threads::All]);
         let run = SuiteRun { suite: Suite::Elementwise, threads: Threads::One, all_threads: 2 };
@@ -255,5 +259,6 @@ mod tests {
     fn suite_names_on_the_command_line() {
         assert_eq!(Suite::from_str("elementwise", false), Ok(Suite::Elementwise));
         assert_eq!(Suite::from_str("gemm", false), Ok(Suite::Gemm));
+        assert_eq!(Suite::from_str("autodiff", false), Ok(Suite::Autodiff));
     }
 }

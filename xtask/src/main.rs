@@ -3,9 +3,11 @@
 //! shell scripts, one module per subcommand, `$CARGO` spawned for every build.
 //!
 //! - `cargo xtask bench [SUITE] [--quick] [--filter REGEX] [--threads N]` measures the
-//!   machine's limits, runs the criterion suites (`gemm`, `elementwise`), prints one table
-//!   per GEMM benchmark group (ours vs each peer vs the FMA peak) and one elementwise
-//!   table (ours vs std vs wide vs the memory bandwidth) and writes
+//!   machine's limits, runs the criterion suites (`gemm`, `elementwise`, `autodiff`),
+//!   prints one table per GEMM benchmark group (ours vs each peer vs the FMA peak), one
+//!   elementwise table (ours vs std vs wide vs the memory bandwidth), one autodiff table
+//!   per thread setting (the MLP vs its hand-written floor vs the FMA peak, and the
+//!   per-op overhead) and writes
 //!   `target/bench-report/report.{json,md}`. See [`bench`].
 //! - `cargo xtask ulp-sweep [--functions exp,ln] [--isa NAME]` runs all 2³² f32 inputs
 //!   through the f32 unary kernels against f64 references. See [`ulp_sweep`].

@@ -5,8 +5,10 @@
 //! FMA peak) with geometric-mean summaries and thread scaling, [`elementwise`] turns the
 //! elementwise suite's groups (`ew_…`) into one table per thread setting (elements/s,
 //! ours / std and ours / wide, ours as % of the memory bandwidth), and [`render`] prints
-//! them (terminal tables, markdown, JSON). Plots would be one more renderer over [`Report`].
+//! them (terminal tables, markdown, JSON); [`autodiff`] tabulates the engine's suite
+//! (`ad_…`: the MLP against its hand-written floor, and the per-op overhead). Plots would be one more renderer over [`Report`].
 
+pub mod autodiff;
 pub mod criterion;
 pub mod elementwise;
 pub mod render;
@@ -198,6 +200,8 @@ pub struct Report {
     pub groups: Vec<GroupTable>,
     /// The elementwise suite: one table per thread setting, in run order.
     pub elementwise: Vec<elementwise::Table>,
+    /// The autodiff suite: one table per thread setting, in run order.
+    pub autodiff: Vec<autodiff::Table>,
     /// Thread scaling of ours, per element type with both thread settings measured.
     pub scaling: Vec<Scaling>,
     /// Why scaling is missing or partial, if it is.
@@ -336,8 +340,11 @@ impl Report {
         quick: bool,
         filter: Option<String>,
     ) -> Result<Report> {
+        let (ad, results): (Vec<&Measurement>, Vec<&Measurement>) =
+            results.iter().partition(|m| m.group_id.starts_with(autodiff::PREFIX));
+        let autodiff = autodiff::tables(&ad, &limits)?;
         let (ew, results): (Vec<&Measurement>, Vec<&Measurement>) =
-            results.iter().partition(|m| m.group_id.starts_with(elementwise::PREFIX));
+            results.into_iter().partition(|m| m.group_id.starts_with(elementwise::PREFIX));
         let elementwise = elementwise::tables(&ew, &limits)?;
         let mut group_ids: Vec<&str> = Vec::new();
         for m in &results {
@@ -354,7 +361,7 @@ impl Report {
             })
             .collect::<Result<Vec<_>>>()?;
         let (scaling, scaling_note) = scaling(&groups);
-        Ok(Report { limits, git_commit, quick, filter, groups, elementwise, scaling, scaling_note })
+        Ok(Report { limits, git_commit, quick, filter, groups, elementwise, autodiff, scaling, scaling_note })
     }
 }
 

@@ -5,6 +5,7 @@
 
 use comfy_table::{CellAlignment, Table, TableStyle, presets};
 
+use super::autodiff;
 use super::elementwise::{self, IMPLS as EW_IMPLS};
 use super::{GroupTable, LARGE_SQUARE, OURS, Report, SMALL_SQUARE_MAX, Scaling, Threads};
 use crate::Result;
@@ -175,6 +176,55 @@ pub fn scaling_table(scaling: &[Scaling], style: Style) -> Option<Table> {
     Some(table)
 }
 
+/// Title line of an autodiff MLP table.
+pub fn autodiff_title(t: &autodiff::Table, threads: usize) -> String {
+    format!(
+        "autodiff MLP 784→H (tanh)→10, softmax cross-entropy, f32 — {}; GFLOP/s count matrix \
+         work only; f32 FMA peak {} GFLOP/s",
+        setting(t.threads, threads),
+        opt(t.peak_gflops, rate)
+    )
+}
+
+/// The MLP rows: config, task, ours and manual in µs, ours / manual, GFLOP/s, % of peak.
+pub fn autodiff_table(t: &autodiff::Table, style: Style) -> Table {
+    let header =
+        ["config", "task", "ours µs", "manual µs", "ours / manual", "ours GFLOP/s", "ours % of peak"];
+    let mut table = new_table(style, header.map(String::from).to_vec());
+    if let Some(column) = table.column_mut(1) {
+        column.set_cell_alignment(CellAlignment::Left);
+    }
+    for r in &t.mlp {
+        table.add_row(vec![
+            r.config.clone(),
+            r.task.clone(),
+            format!("{:.1}", r.ours_ns / 1e3),
+            format!("{:.1}", r.manual_ns / 1e3),
+            ratio(r.ours_over_manual),
+            rate(r.ours_gflops),
+            opt(r.ours_pct_of_peak, |p| format!("{p:.1}%")),
+        ]);
+    }
+    table
+}
+
+/// Summary lines of the autodiff tables: value_and_grad / forward and the per-op overhead.
+fn autodiff_lines(r: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    for t in &r.autodiff {
+        let s = setting(t.threads, r.limits.threads);
+        for (config, x) in &t.grad_over_forward {
+            lines.push(format!("autodiff MLP {config} ({s}): value_and_grad / forward time = {}", ratio(*x)));
+        }
+        if !t.overhead.is_empty() {
+            let parts: Vec<String> =
+                t.overhead.iter().map(|o| format!("{} {:.1} ns", o.implementation, o.ns_per_op)).collect();
+            lines.push(format!("autodiff per-op overhead on 1-element tensors ({s}): {}", parts.join(", ")));
+        }
+    }
+    lines
+}
+
 /// The machine and its limits, one fact per line.
 pub fn machine_lines(r: &Report) -> Vec<String> {
     let l = &r.limits;
@@ -245,6 +295,7 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
             ));
         }
     }
+    lines.extend(autodiff_lines(r));
     if let Some(note) = &r.scaling_note {
         lines.push(note.clone());
     }
@@ -266,6 +317,10 @@ pub fn terminal(r: &Report) -> String {
     for t in &r.elementwise {
         let title = elementwise_title(t, r.limits.threads);
         out += &format!("\n{title}\n{}\n", elementwise_table(t, Style::Terminal));
+    }
+    for t in &r.autodiff {
+        out +=
+            &format!("\n{}\n{}\n", autodiff_title(t, r.limits.threads), autodiff_table(t, Style::Terminal));
     }
     out += "\n";
     for line in summary_lines(r) {
@@ -289,6 +344,13 @@ pub fn markdown(r: &Report) -> String {
     for t in &r.elementwise {
         let title = elementwise_title(t, r.limits.threads);
         out += &format!("\n## {title}\n\n{}\n", elementwise_table(t, Style::Markdown));
+    }
+    for t in &r.autodiff {
+        out += &format!(
+            "\n## {}\n\n{}\n",
+            autodiff_title(t, r.limits.threads),
+            autodiff_table(t, Style::Markdown)
+        );
     }
     out += "\n## Summary\n\n";
     for line in summary_lines(r) {

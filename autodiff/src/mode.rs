@@ -77,6 +77,10 @@ pub fn check_numerics<R>(f: impl FnOnce() -> R) -> R {
     with_switch(&CHECK, true, f)
 }
 
+pub(crate) fn set_checking<R>(on: bool, f: impl FnOnce() -> R) -> R {
+    with_switch(&CHECK, on, f)
+}
+
 pub(crate) fn checking() -> bool {
     CHECK.with(Cell::get)
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use std::cell::RefCell;
+use std::slice::from_ref;
 
 use autodiff::{
     Op, Tensor, check_numerics, enable_grad, grad, grad_many, gradients, jvp, jvp_many, no_grad,
@@ -63,7 +64,8 @@ fn cases(rng: &mut Rng) -> Vec<Case> {
         v.push(case(name, &[(&s, lo, hi)], move |x| f(&x[0])));
     }
     type B = fn(&Tensor<f64>, &Tensor<f64>) -> Tensor<f64>;
-    let binary: [(&str, (f64, f64), (f64, f64), B); 8] = [
+    type Range = (f64, f64);
+    let binary: [(&str, Range, Range, B); 8] = [
         ("add", (-2.0, 2.0), (-2.0, 2.0), |a, b| a + b),
         ("sub", (-2.0, 2.0), (-2.0, 2.0), |a, b| a - b),
         ("mul", (-2.0, 2.0), (-2.0, 2.0), |a, b| a * b),
@@ -126,8 +128,9 @@ fn forward_and_reverse_agree_on_every_op() {
     // ⟨u, J·v⟩ by `jvp` must equal ⟨Jᵀ·u, v⟩ by `vjp`: the JVP and VJP rules are exact
     // transposes of each other. Both sides are the same handful of correctly rounded or
     // few-ulp f64 operations per term (no inner sum longer than 4 + a few), so each side is
-    // within ~100ε of the exact value relative to Σ|terms|; 1e-12 (≈ 4500ε) of Σ|terms| is
-    // ample slack for that yet catches any wrong rule (errors of order one term).
+    // within ~100ε of the exact value relative to Σ|terms| (measured: ≤ 5ε over 300 seeds);
+    // 1e-12 (≈ 4500ε) of Σ|terms| is ample slack yet catches any wrong rule (a rule off by
+    // a relative 10⁻⁶ was caught).
     let mut count = 0;
     for seed in 0..6 {
         let mut rng = Rng::new(seed);
@@ -162,7 +165,8 @@ fn second_order_nestings_agree_on_every_op() {
     // For f = Σ op(xs)·w (w fixed), zᵀHv three ways: ⟨z, forward-over-reverse(v)⟩,
     // ⟨reverse-over-reverse(z), v⟩ (= vᵀHz: H is symmetric), ⟨z, reverse-over-forward(v)⟩.
     // This differentiates every VJP and JVP rule once more, in both modes. Each side chains
-    // two rules' worth of few-ulp operations: 1e-11 (≈ 45000ε) of Σ|terms| is ample.
+    // two rules' worth of few-ulp operations (measured: ≤ 71ε over 100 seeds, in softmax's
+    // cancelling sums); 1e-11 (≈ 45000ε) of Σ|terms| is ample.
     for seed in 0..3 {
         let mut rng = Rng::new(100 + seed);
         for c in cases(&mut rng) {
@@ -245,9 +249,6 @@ fn second_derivatives() {
         s * (1.0 - s) * (1.0 - 2.0 * s)
     };
     close(d2(|x| x.sigmoid(), &x).data(), &want(sig2), 64.0 * EPS, 1e-16);
-    // Third derivative by three nested grads: (x⁴)‴ = 24x.
-    let d3 = grad(|x| grad(|x| grad(|x| x.powi(4).sum(), x).sum(), x).sum(), &x);
-    close(d3.data(), &want(|x| 24.0 * x), 16.0 * EPS, 0.0);
 }
 
 #[test]
@@ -285,21 +286,12 @@ fn chain_f(x: &Tensor<f64>) -> Tensor<f64> {
 }
 fn chain_hv(x: &[f64], v: &[f64]) -> (Vec<f64>, f64) {
     let n = x.len();
-    let mut mag: f64 = 0.0;
-    let hv = (0..n)
-        .map(|j| {
-            let mut terms = vec![];
-            if j + 1 < n {
-                terms.extend([2.0 * x[j + 1] * v[j], 2.0 * x[j] * v[j + 1]]);
-            }
-            if j > 0 {
-                terms.push(2.0 * x[j - 1] * v[j - 1]);
-            }
-            mag = mag.max(terms.iter().map(|t| t.abs()).sum());
-            terms.iter().sum()
-        })
-        .collect();
-    (hv, mag)
+    let terms = |j: usize| {
+        let fwd = if j + 1 < n { [2.0 * x[j + 1] * v[j], 2.0 * x[j] * v[j + 1]] } else { [0.0; 2] };
+        [fwd[0], fwd[1], if j > 0 { 2.0 * x[j - 1] * v[j - 1] } else { 0.0 }]
+    };
+    let mag = (0..n).map(|j| terms(j).iter().map(|t| t.abs()).sum()).fold(0.0, f64::max);
+    ((0..n).map(|j| terms(j).iter().sum()).collect(), mag)
 }
 
 #[test]
@@ -360,17 +352,7 @@ fn mlp_hessian_vector_product_modes_agree() {
 }
 
 #[test]
-fn nested_modes_elementwise_and_perturbation_confusion() {
-    let (x, v, w) = (t(&[-0.5, 0.25, 1.0], &[3]), t(&[1.0, -2.0, 0.5], &[3]), t(&[2.0, 1.0, -1.0], &[3]));
-    let msin = |i: usize| -x.data()[i].sin();
-    // Reverse-over-forward: ∇ₓ Σ (cos x)·v = −sin(x)·v. sin kernel 2.5 ulps + std 1 +
-    // products: 8ε.
-    let g = grad(|x| jvp(|x| x.sin(), x, &v).1.sum(), &x);
-    close(g.data(), &(0..3).map(|i| msin(i) * v.data()[i]).collect::<Vec<_>>(), 8.0 * EPS, 0.0);
-    // Forward-over-forward: ∂²/∂ε∂δ sin(x + εv + δw) = −sin(x)·v·w.
-    let dd = jvp(|x| jvp(|x| x.sin(), x, &v).1, &x, &w).1;
-    let want: Vec<f64> = (0..3).map(|i| msin(i) * v.data()[i] * w.data()[i]).collect();
-    close(dd.data(), &want, 8.0 * EPS, 0.0);
+fn perturbation_confusion() {
     // Perturbation confusion (Siskind & Pearlmutter): d/dx [x · d/dy (x + y)] = x·1 → 1; the
     // inner derivative must not pick up the outer perturbation. Forward and reverse.
     let one = Tensor::scalar(1.0);
@@ -412,36 +394,34 @@ fn gradients_with_create_graph_and_retain() {
     // y = x³ at 3: y′ = 27, y″ = 18, y‴ = 6, each by `gradients` with create_graph. Exact.
     let x = Tensor::scalar(3.0).requires_grad();
     let y = &(&x * &x) * &x;
-    let d1 = gradients(&[y.clone()], None, &[&x], true, false).remove(0);
-    let d2 = gradients(&[d1.clone()], None, &[&x], true, false).remove(0);
-    let d3 = gradients(&[d2.clone()], None, &[&x], false, false).remove(0);
+    let d1 = gradients(from_ref(&y), None, &[&x], true, false).remove(0);
+    let d2 = gradients(from_ref(&d1), None, &[&x], true, false).remove(0);
+    let d3 = gradients(from_ref(&d2), None, &[&x], false, false).remove(0);
     assert_eq!((d1.item(), d2.item(), d3.item()), (27.0, 18.0, 6.0));
     assert!(x.grad().is_none(), "gradients accumulates nothing");
     // Retained sweeps can repeat; then a plain backward frees the graph, and one more
     // sweep panics. z = x·eˣ: z′ = (1 + x)eˣ.
     let x = Tensor::scalar(0.5).requires_grad();
     let z = &x.exp() * &x;
-    let g1 = gradients(&[z.clone()], None, &[&x], false, true).remove(0);
-    let g2 = gradients(&[z.clone()], None, &[&x], false, true).remove(0);
+    let g1 = gradients(from_ref(&z), None, &[&x], false, true).remove(0);
+    let g2 = gradients(from_ref(&z), None, &[&x], false, true).remove(0);
     assert_eq!(g1.item(), g2.item());
     close(&[g1.item()], &[1.5 * 0.5f64.exp()], 4.0 * EPS, 0.0);
     z.backward();
     assert_eq!(x.grad().unwrap().item(), g1.item());
     let msg = panic_msg(|| z.backward());
     assert!(msg.contains("already swept"), "{msg}");
-    let msg = panic_msg(|| gradients(&[z.clone()], None, &[&x], false, false));
-    assert!(msg.contains("already swept"), "{msg}");
 }
 
 #[test]
-fn backward_misuse_panics_with_shapes() {
-    let x = t(&[1.0; 6], &[2, 3]).requires_grad();
-    let msg = panic_msg(|| (&x * 2.0).backward());
-    assert!(msg.contains("backward") && msg.contains("[2, 3]"), "{msg}");
-    let msg = panic_msg(|| (&x * 2.0).backward_with(&t(&[1.0; 3], &[3])));
-    assert!(msg.contains("[3]") && msg.contains("[2, 3]"), "{msg}");
-    let msg = panic_msg(|| t(&[1.0], &[1]).exp().backward());
-    assert!(msg.contains("not tracked"), "{msg}");
+fn gradients_over_a_freed_graph_panics() {
+    // After a sweep that did not retain the graph, `gradients` over it must refuse (as
+    // `backward` does), not return a zero gradient: d(x·eˣ)/dx ≠ 0.
+    let x = Tensor::scalar(0.5).requires_grad();
+    let z = &x.exp() * &x;
+    z.backward();
+    let msg = panic_msg(|| gradients(from_ref(&z), None, &[&x], false, false));
+    assert!(msg.contains("already swept"), "{msg}");
 }
 
 // ---- switches ----
@@ -496,27 +476,23 @@ fn check_numerics_names_the_op_of_a_bad_gradient() {
 #[test]
 fn check_numerics_names_a_custom_op_of_a_bad_gradient() {
     // A user op whose VJP rule returns inf from finite values, built without ops.
-    #[derive(Clone)]
-    struct Spike;
-    impl Op<f64> for Spike {
-        fn name(&self) -> &str {
-            "spike"
-        }
-        fn forward(&self, x: &[&Tensor<f64>]) -> Tensor<f64> {
-            x[0].detach()
-        }
-        fn vjp(&self, x: &[Tensor<f64>], _: &Tensor<f64>, _: &Tensor<f64>) -> Vec<Option<Tensor<f64>>> {
-            vec![Some(Tensor::full(x[0].shape(), f64::INFINITY))]
-        }
-    }
-    let msg = panic_msg(|| check_numerics(|| grad(|x| x.apply_op(Spike, &[]).sum(), &t(&[1.0], &[1]))));
-    assert!(msg.contains("`spike`") && msg.contains("gradient"), "{msg}");
+    let msg = panic_msg(|| {
+        check_numerics(|| grad(|x| x.apply_op(ReverseOnly { spike: true }, &[]).sum(), &t(&[1.0], &[1])))
+    });
+    assert!(msg.contains("`reverse_only`") && msg.contains("gradient"), "{msg}");
 }
 
 // ---- errors ----
 
 #[test]
 fn error_messages_name_ops_and_shapes() {
+    let x = t(&[1.0; 6], &[2, 3]).requires_grad();
+    let msg = panic_msg(|| (&x * 2.0).backward());
+    assert!(msg.contains("backward") && msg.contains("[2, 3]"), "{msg}");
+    let msg = panic_msg(|| (&x * 2.0).backward_with(&t(&[1.0; 3], &[3])));
+    assert!(msg.contains("[3]") && msg.contains("[2, 3]"), "{msg}");
+    let msg = panic_msg(|| t(&[1.0], &[1]).exp().backward());
+    assert!(msg.contains("not tracked"), "{msg}");
     let (a, b) = (Tensor::<f64>::zeros(&[2, 3]), Tensor::<f64>::zeros(&[4]));
     let msg = panic_msg(|| &a + &b);
     assert!(msg.contains("add") && msg.contains("[2, 3]") && msg.contains("[4]"), "{msg}");
@@ -563,10 +539,12 @@ impl Op<f64> for Cube {
     }
 }
 
-/// y = x (no JVP rule).
+/// y = x without a JVP rule; with `spike`, a VJP rule that returns inf.
 #[derive(Clone)]
-struct NoJvp;
-impl Op<f64> for NoJvp {
+struct ReverseOnly {
+    spike: bool,
+}
+impl Op<f64> for ReverseOnly {
     fn name(&self) -> &str {
         "reverse_only"
     }
@@ -574,7 +552,7 @@ impl Op<f64> for NoJvp {
         x[0].detach()
     }
     fn vjp(&self, _: &[Tensor<f64>], _: &Tensor<f64>, g: &Tensor<f64>) -> Vec<Option<Tensor<f64>>> {
-        vec![Some(g.clone())]
+        vec![Some(if self.spike { Tensor::full(g.shape(), f64::INFINITY) } else { g.clone() })]
     }
 }
 
@@ -591,8 +569,8 @@ fn custom_op_in_every_mode() {
     let hv = jvp(|x| grad(|x| x.apply_op(Cube, &[]).sum(), x), &x, &v).1;
     assert_eq!(hv.to_vec(), [12.0, -12.0, -3.0]);
     // Reverse works without a JVP rule; forward mode refuses by name.
-    assert_eq!(grad(|x| (&x.apply_op(NoJvp, &[]) * 2.0).sum(), &x).to_vec(), [2.0; 3]);
-    let msg = panic_msg(|| jvp(|x| x.apply_op(NoJvp, &[]), &x, &v));
+    assert_eq!(grad(|x| (&x.apply_op(ReverseOnly { spike: false }, &[]) * 2.0).sum(), &x).to_vec(), [2.0; 3]);
+    let msg = panic_msg(|| jvp(|x| x.apply_op(ReverseOnly { spike: false }, &[]), &x, &v));
     assert!(msg.contains("`reverse_only`") && msg.contains("JVP"), "{msg}");
 }
 
@@ -713,18 +691,22 @@ fn threads_are_independent() {
     // Switches are per thread: no_grad held on one thread does not stop another recording.
     let w = Tensor::scalar(2.0).requires_grad();
     let barrier = std::sync::Barrier::new(2);
-    std::thread::scope(|s| {
-        s.spawn(|| {
+    // (Nothing panics between the barriers, so a failure cannot leave the other waiting.)
+    let (other, mine) = std::thread::scope(|s| {
+        let h = s.spawn(|| {
             no_grad(|| {
                 barrier.wait();
-                assert!(!(&w * 2.0).is_tracked());
+                let tracked = (&w * 2.0).is_tracked();
                 barrier.wait();
+                tracked
             })
         });
         barrier.wait();
-        assert!((&w * 2.0).is_tracked());
+        let tracked = (&w * 2.0).is_tracked();
         barrier.wait();
+        (h.join().unwrap(), tracked)
     });
+    assert!(!other && mine, "no_grad thread recorded: {other}; recording thread recorded: {mine}");
     // A leaf shared by 4 threads, each sweeping its own graph: all contributions add up.
     // ∂/∂w Σₖ k·w = 1 + 2 + 3 + 4 = 10, exact in any order.
     std::thread::scope(|s| {

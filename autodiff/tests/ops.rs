@@ -10,6 +10,8 @@
 
 mod common;
 
+use std::slice::from_ref;
+
 use autodiff::{Tensor, grad, jvp, jvp_many, vjp, vjp_many};
 use common::{EPS, close, t};
 
@@ -323,16 +325,8 @@ fn broadcast_mul_outer() {
 fn broadcast_scalar_tensor() {
     // y = s − x with s 0-d, x [2,2]: ∂s = Σ u, ∂x = −u. Exact.
     let (s, x) = (Tensor::scalar(10.0), t(&[1.0, 2.0, 3.0, 4.0], &[2, 2]));
-    let u = [1.0, -2.0, 0.5, 3.0];
-    check(
-        |v| &v[0] - &v[1],
-        &[s, x],
-        &u,
-        &[2, 2],
-        &[9.0, 8.0, 7.0, 6.0],
-        &[&[2.5], &[-1.0, 2.0, -0.5, -3.0]],
-        EXACT,
-    );
+    let (u, y) = ([1.0, -2.0, 0.5, 3.0], [9.0, 8.0, 7.0, 6.0]);
+    check(|v| &v[0] - &v[1], &[s, x], &u, &[2, 2], &y, &[&[2.5], &[-1.0, 2.0, -0.5, -3.0]], EXACT);
 }
 
 // ---- linear algebra ----
@@ -425,7 +419,7 @@ fn sum_to() {
     // [2,3] → [3]: y[j] = Σᵢ x[i,j], dx[i,j] = u[j]; → [2,1]: y[i] = Σⱼ x[i,j], dx = u[i].
     let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
     let g = [1.0, -2.0, 3.0, 1.0, -2.0, 3.0];
-    check(|v| v[0].sum_to(&[3]), &[x.clone()], &[1.0, -2.0, 3.0], &[3], &[5.0, 7.0, 9.0], &[&g], EXACT);
+    check(|v| v[0].sum_to(&[3]), from_ref(&x), &[1.0, -2.0, 3.0], &[3], &[5.0, 7.0, 9.0], &[&g], EXACT);
     let g = [1.5, 1.5, 1.5, -1.0, -1.0, -1.0];
     check(|v| v[0].sum_to(&[2, 1]), &[x], &[1.5, -1.0], &[2, 1], &[6.0, 15.0], &[&g], EXACT);
 }
@@ -436,7 +430,7 @@ fn slice() {
     let x = t(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], &[2, 4]);
     let u = [1.0, 2.0, 3.0, 4.0];
     let g = [0.0, 1.0, 2.0, 0.0, 0.0, 3.0, 4.0, 0.0];
-    check(|v| v[0].slice(1, 1..3), &[x.clone()], &u, &[2, 2], &[1.0, 2.0, 5.0, 6.0], &[&g], EXACT);
+    check(|v| v[0].slice(1, 1..3), from_ref(&x), &u, &[2, 2], &[1.0, 2.0, 5.0, 6.0], &[&g], EXACT);
     // Row 1..2 along axis 0.
     let g = [0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0];
     check(|v| v[0].slice(0, 1..2), &[x], &u, &[1, 4], &[4.0, 5.0, 6.0, 7.0], &[&g], EXACT);
@@ -447,7 +441,7 @@ fn select() {
     // Row 1 of a [3,2] (axis dropped): dx = u in row 1, zeros elsewhere; column 0 alike.
     let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]);
     let g = [0.0, 0.0, 7.0, 8.0, 0.0, 0.0];
-    check(|v| v[0].select(0, 1), &[x.clone()], &[7.0, 8.0], &[2], &[3.0, 4.0], &[&g], EXACT);
+    check(|v| v[0].select(0, 1), from_ref(&x), &[7.0, 8.0], &[2], &[3.0, 4.0], &[&g], EXACT);
     let g = [7.0, 0.0, 8.0, 0.0, 9.0, 0.0];
     check(|v| v[0].select(1, 0), &[x], &[7.0, 8.0, 9.0], &[3], &[1.0, 3.0, 5.0], &[&g], EXACT);
 }
@@ -469,27 +463,10 @@ fn concat() {
 fn stack() {
     // Along a new axis 0: y = [a; b]; along axis 1: y[i] = [a[i], b[i]]. Each input gets its
     // slice of u.
-    let (a, b) = (t(&[1.0, 2.0], &[2]), t(&[3.0, 4.0], &[2]));
-    let u = [1.0, 2.0, 3.0, 4.0];
-    let xs = [a, b];
-    check(
-        |v| Tensor::stack(v, 0),
-        &xs,
-        &u,
-        &[2, 2],
-        &[1.0, 2.0, 3.0, 4.0],
-        &[&[1.0, 2.0], &[3.0, 4.0]],
-        EXACT,
-    );
-    check(
-        |v| Tensor::stack(v, 1),
-        &xs,
-        &u,
-        &[2, 2],
-        &[1.0, 3.0, 2.0, 4.0],
-        &[&[1.0, 3.0], &[2.0, 4.0]],
-        EXACT,
-    );
+    let xs = [t(&[1.0, 2.0], &[2]), t(&[3.0, 4.0], &[2])];
+    let (u, y1) = ([1.0, 2.0, 3.0, 4.0], [1.0, 3.0, 2.0, 4.0]);
+    check(|v| Tensor::stack(v, 0), &xs, &u, &[2, 2], &u, &[&[1.0, 2.0], &[3.0, 4.0]], EXACT);
+    check(|v| Tensor::stack(v, 1), &xs, &u, &[2, 2], &y1, &[&[1.0, 3.0], &[2.0, 4.0]], EXACT);
 }
 
 // ---- reductions ----
@@ -499,7 +476,7 @@ fn sum_and_mean() {
     // y = Σx: dx = u (broadcast); y = Σx/n: dx = u/n. Sum exact; the mean multiplies by the
     // rounded 1/6: two roundings → 2ε.
     let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
-    check(|v| v[0].sum(), &[x.clone()], &[2.5], &[], &[21.0], &[&[2.5; 6]], EXACT);
+    check(|v| v[0].sum(), from_ref(&x), &[2.5], &[], &[21.0], &[&[2.5; 6]], EXACT);
     check(|v| v[0].mean(), &[x], &[3.0], &[], &[3.5], &[&[0.5; 6]], (2.0 * EPS, 0.0));
 }
 
@@ -509,17 +486,9 @@ fn sum_axis_and_mean_axis() {
     // the mean along axis 1 divides both by 3 (rounded ⅓: 2ε).
     let x = t(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
     let g = [1.0, 1.0, 1.0, -2.0, -2.0, -2.0];
-    check(|v| v[0].sum_axis(1, false), &[x.clone()], &[1.0, -2.0], &[2], &[6.0, 15.0], &[&g], EXACT);
-    let g = [1.0, 2.0, 3.0, 1.0, 2.0, 3.0];
-    check(
-        |v| v[0].sum_axis(0, true),
-        &[x.clone()],
-        &[1.0, 2.0, 3.0],
-        &[1, 3],
-        &[5.0, 7.0, 9.0],
-        &[&g],
-        EXACT,
-    );
+    check(|v| v[0].sum_axis(1, false), from_ref(&x), &[1.0, -2.0], &[2], &[6.0, 15.0], &[&g], EXACT);
+    let (u, g) = ([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 1.0, 2.0, 3.0]);
+    check(|v| v[0].sum_axis(0, true), from_ref(&x), &u, &[1, 3], &[5.0, 7.0, 9.0], &[&g], EXACT);
     let g = [1.0, 1.0, 1.0, -2.0, -2.0, -2.0];
     check(|v| v[0].mean_axis(1, false), &[x], &[3.0, -6.0], &[2], &[2.0, 5.0], &[&g], (2.0 * EPS, 0.0));
 }
@@ -569,16 +538,8 @@ fn logsumexp() {
     }
     check(|v| v[0].logsumexp(1, false), &[t(&x, &[2, 3])], &u, &[2], &y, &[&g], (8.0 * EPS, 0.0));
     // Stable for large entries: ln(e¹⁰⁰⁰ + e¹⁰⁰⁰) = 1000 + ln 2, gradient ½ each.
-    let big = t(&[1000.0, 1000.0], &[2]);
-    check(
-        |v| v[0].logsumexp(0, true),
-        &[big],
-        &[1.0],
-        &[1],
-        &[1000.0 + 2f64.ln()],
-        &[&[0.5, 0.5]],
-        (EPS, 0.0),
-    );
+    let (big, y) = (t(&[1000.0, 1000.0], &[2]), [1000.0 + 2f64.ln()]);
+    check(|v| v[0].logsumexp(0, true), &[big], &[1.0], &[1], &y, &[&[0.5, 0.5]], (EPS, 0.0));
 }
 
 #[test]
@@ -680,4 +641,21 @@ fn recycled_buffers_are_fully_overwritten() {
     nan();
     let g = grad(|x| x.slice(1, 0..1).sum(), &Tensor::zeros(&[100, 100]));
     assert_eq!(g.data().iter().sum::<f64>(), 100.0);
+}
+
+#[test]
+fn f32_smoke() {
+    // The same rules in f32: ∇ Σ tanh(x)² = 2 tanh x (1 − tanh² x), and through a matmul
+    // ∇_A Σ (A·B) = 1·Bᵀ (row sums of B, exact here). The tanh kernel (1.5 ulps), its square,
+    // 1 − y² (condition ≤ 2.8 for |x| ≤ 1) and products: ≤ 12 f32 ulps → 16·2⁻²³ relative.
+    let xs = [0.5f32, -1.0, 0.25];
+    let g = grad(|x| x.tanh().square().sum(), &Tensor::from_vec(xs.to_vec(), &[3]));
+    for (&g, &x) in g.data().iter().zip(&xs) {
+        let t = f64::from(x).tanh();
+        let want = 2.0 * t * (1.0 - t * t);
+        assert!((f64::from(g) - want).abs() <= 16.0 * f64::from(f32::EPSILON) * want.abs(), "{g} vs {want}");
+    }
+    let b = Tensor::from_vec(vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    let ga = grad(|a| a.matmul(&b).sum(), &Tensor::<f32>::ones(&[2, 2]));
+    assert_eq!(ga.to_vec(), [6.0, 15.0, 6.0, 15.0]);
 }

@@ -97,7 +97,7 @@ fn select_weight<T: Element>(f: Fun, a: &Tensor<T>, b: &Tensor<T>, wrt_b: bool) 
     let w = av.iter().zip(&bv).map(|(&x, &y)| {
         let (x, y) = if wrt_b { (y, x) } else { (x, y) };
         let wins = if matches!(f, Fun::Max) { x > y } else { x < y };
-        if wins || y != y {
+        if wins || y.to_f64().is_nan() {
             T::ONE
         } else if x == y {
             half
@@ -117,7 +117,11 @@ impl BinaryOp {
     /// result is one IEEE operation, exactly as the kernel computes it.
     fn tiny<T: Element>(self, a: &Tensor<T>, b: &Tensor<T>) -> Option<Tensor<T>> {
         let n = a.numel().max(b.numel());
-        if n > 4 || !matches!(self.0, Fun::Add | Fun::Sub | Fun::Mul | Fun::Div) {
+        if n > 4
+            || a.numel() == 0
+            || b.numel() == 0
+            || !matches!(self.0, Fun::Add | Fun::Sub | Fun::Mul | Fun::Div)
+        {
             return None;
         }
         let shape = if a.shape == b.shape || b.numel() == 1 && a.ndim() >= b.ndim() {

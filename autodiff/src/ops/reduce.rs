@@ -62,8 +62,8 @@ impl<T: Element> Op<T> for MaxAxis {
                     let row = &xv[(b * len + k) * inner..(b * len + k + 1) * inner];
                     // NaN propagates (as `ew::max`): once NaN, stays NaN.
                     for (d, &v) in dst.iter_mut().zip(row) {
-                        if v > *d || v != v {
-                            *d = if *d != *d { *d } else { v };
+                        if v > *d || v.to_f64().is_nan() {
+                            *d = if d.to_f64().is_nan() { *d } else { v };
                         }
                     }
                 }

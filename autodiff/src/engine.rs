@@ -165,8 +165,9 @@ const OPEN: u32 = u32::MAX;
 fn topo<T: Element>(roots: &[&Arc<Node<T>>], targets: Option<&AddrMap<usize>>) -> Topo<T> {
     enum Step<T: Element> {
         Enter(Arc<Node<T>>),
-        /// The node, and where its children's addresses sit in `kids`.
-        Exit(Arc<Node<T>>, usize, usize),
+        /// The node, where its children's addresses sit in `kids`, and whether it is an
+        /// op node already swept.
+        Exit(Arc<Node<T>>, usize, usize, bool),
     }
     let mut t = Topo {
         order: Vec::with_capacity(64),
@@ -187,21 +188,20 @@ fn topo<T: Element>(roots: &[&Arc<Node<T>>], targets: Option<&AddrMap<usize>>) -
                 };
                 // The exit goes below the children's entries: it pops once they are done.
                 let (from, at) = (kids.len(), stack.len());
-                stack.push(Step::Exit(n.clone(), from, from));
-                n.for_each_child(|c| {
+                stack.push(Step::Exit(n.clone(), from, from, false));
+                let swept = n.for_each_child(|c| {
                     kids.push(addr(c));
                     if !t.index.contains_key(&addr(c)) {
                         stack.push(Step::Enter(c.clone()));
                     }
                 });
-                if let Step::Exit(_, _, to) = &mut stack[at] {
-                    *to = kids.len();
+                if let Step::Exit(_, _, to, s) = &mut stack[at] {
+                    (*to, *s) = (kids.len(), swept);
                 }
             }
-            Step::Exit(n, from, to) => {
+            Step::Exit(n, from, to, swept) => {
                 // A swept op node shows no children; counted as needed, so that a gradient
                 // reaching it stops the sweep with the "already swept" error.
-                let swept = !n.leaf && lock(&n.saved).is_none();
                 let mut need = swept || targets.is_none_or(|tm| tm.contains_key(&addr(&n)));
                 for c in &kids[from..to] {
                     let at = t.index[c];

@@ -101,10 +101,15 @@ impl<T: Element> Node<T> {
         Arc::new(Node { leaf: false, grad: Mutex::new(None), saved: Mutex::new(Some(saved)), op })
     }
 
-    /// The nodes of the saved inputs, calling `f` on each (none once swept).
-    pub(crate) fn for_each_child(&self, mut f: impl FnMut(&Arc<Node<T>>)) {
-        if let Some(s) = lock(&self.saved).as_ref() {
-            s.inputs.as_slice().iter().filter_map(|t| t.node.as_ref()).for_each(&mut f);
+    /// Calls `f` on the nodes of the saved inputs; returns whether this is an op node
+    /// already swept (its saved values gone, so it shows no children).
+    pub(crate) fn for_each_child(&self, mut f: impl FnMut(&Arc<Node<T>>)) -> bool {
+        match lock(&self.saved).as_ref() {
+            Some(s) => {
+                s.inputs.as_slice().iter().filter_map(|t| t.node.as_ref()).for_each(&mut f);
+                false
+            }
+            None => !self.leaf,
         }
     }
 }

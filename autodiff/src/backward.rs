@@ -88,7 +88,11 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn backward_with(&self, seed: &Tensor<T>) {
         let node = root_node("backward", self, seed);
-        sweep(&[(node, seed.clone())], None, Sweep { create_graph: Some(false), retain_graph: Some(false) });
+        sweep(
+            &[(node, seed.clone())],
+            None,
+            Sweep { create_graph: Some(false), retain_graph: Some(false), batch: None },
+        );
     }
 }
 
@@ -146,7 +150,11 @@ pub fn gradients<T: Element>(
                 .unwrap_or_else(|| panic!("gradients: input {i} (shape {:?}) is not tracked", x.shape()))
         })
         .collect();
-    let opts = Sweep { create_graph: Some(create_graph), retain_graph: Some(retain_graph || create_graph) };
+    let opts = Sweep {
+        create_graph: Some(create_graph),
+        retain_graph: Some(retain_graph || create_graph),
+        batch: None,
+    };
     let shapes: Vec<&[usize]> = inputs.iter().map(|x| x.shape()).collect();
     fill_zeros(sweep(&roots, Some(&targets), opts).0, &shapes)
 }

@@ -62,6 +62,7 @@ pub(crate) fn apply<T: Element, O: Op<T> + Clone>(op: O, inputs: &[&Tensor<T>]) 
 fn dual_eval<T: Element, O: Op<T> + Clone>(op: &O, inputs: &[&Tensor<T>], level: u32) -> Tensor<T> {
     let mut primals = Vec::with_capacity(inputs.len());
     let mut tangents = Vec::with_capacity(inputs.len());
+    let mut batch = None;
     for t in inputs {
         match &t.dual {
             Some(d) if d.level == level => {
@@ -72,6 +73,7 @@ fn dual_eval<T: Element, O: Op<T> + Clone>(op: &O, inputs: &[&Tensor<T>], level:
                     dual: d.lower.clone(),
                 });
                 tangents.push(Some(d.tangent.clone()));
+                batch = batch.or(d.batch);
             }
             _ => {
                 primals.push((*t).clone());
@@ -81,17 +83,21 @@ fn dual_eval<T: Element, O: Op<T> + Clone>(op: &O, inputs: &[&Tensor<T>], level:
     }
     let refs: Vec<&Tensor<T>> = primals.iter().collect();
     let out = apply(op.clone(), &refs);
-    let tangent = op
-        .jvp(&primals, &out, &tangents)
+    let tangent = match batch {
+        None => op.jvp(&primals, &out, &tangents),
+        Some(b) => op.jvp_batch(&primals, &out, &tangents, b),
+    };
+    let tangent = tangent
         .unwrap_or_else(|| panic!("`{}` has no JVP rule, so forward mode cannot pass through it", op.name()));
+    let expected: Vec<usize> = batch.into_iter().chain(out.shape().iter().copied()).collect();
     assert!(
-        tangent.shape == out.shape,
-        "`{}`: the JVP rule returned a tangent of shape {:?} for an output of shape {:?}",
+        tangent.shape() == expected,
+        "`{}`: the JVP rule returned a tangent of shape {:?} where {:?} was due",
         op.name(),
         tangent.shape(),
-        out.shape()
+        expected
     );
-    let dual = DualPart { level, tangent, lower: out.dual, primal_node: out.node };
+    let dual = DualPart { level, tangent, lower: out.dual, primal_node: out.node, batch };
     Tensor { shape: out.shape, data: out.data, node: None, dual: Some(Arc::new(dual)) }
 }
 
@@ -120,6 +126,9 @@ pub(crate) struct Sweep {
     /// Keep the saved values, so the graph can be swept again. `None`: as `create_graph`
     /// (an enclosing sweep will pass through the same nodes).
     pub(crate) retain_graph: Option<bool>,
+    /// `Some(b)`: every cotangent holds `b` cotangents stacked along a leading axis
+    /// (`jacrev`), and the rules run batched.
+    pub(crate) batch: Option<usize>,
 }
 
 /// A multiplicative hasher for node addresses (the std SipHash costs more than the rest of
@@ -295,7 +304,10 @@ pub(crate) fn sweep<T: Element>(
             let out = Tensor { node: Some(n.clone()), ..s.out };
             // The rule's own ops are not checked one by one: a NaN they produce is reported
             // below as this op's gradient, which is what the user needs to know.
-            let gs = mode::set_checking(false, || n.op.vjp(inputs, &out, &g));
+            let gs = mode::set_checking(false, || match opts.batch {
+                None => n.op.vjp(inputs, &out, &g),
+                Some(b) => n.op.vjp_batch(inputs, &out, &g, b),
+            });
             assert!(
                 gs.len() == inputs.len(),
                 "`{name}`: the VJP rule returned {} cotangents for {} inputs",
@@ -313,11 +325,16 @@ pub(crate) fn sweep<T: Element>(
                 if !topo.needed[child] {
                     continue;
                 }
+                let due = match opts.batch {
+                    None => gx.shape == x.shape,
+                    Some(b) => gx.shape().split_first() == Some((&b, x.shape())),
+                };
                 assert!(
-                    gx.shape == x.shape,
-                    "`{name}`: the VJP rule returned a cotangent of shape {:?} for input {k} of shape {:?}",
+                    due,
+                    "`{name}`: the VJP rule returned a cotangent of shape {:?} for input {k} of shape {:?}{}",
                     gx.shape(),
-                    x.shape()
+                    x.shape(),
+                    opts.batch.map_or(String::new(), |b| format!(" (batch of {b})"))
                 );
                 if checking() && !finite(&gx) && finite(&g) && inputs.iter().all(finite) {
                     panic!(

@@ -31,11 +31,23 @@ impl<T: Element> Op<T> for Alias {
     fn jvp(&self, _: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         t[0].clone()
     }
+    fn jvp_batch(
+        &self,
+        _: &[Tensor<T>],
+        _: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        _: usize,
+    ) -> Option<Tensor<T>> {
+        t[0].clone()
+    }
+    fn vjp_batch(&self, _: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>, _: usize) -> Vec<Option<Tensor<T>>> {
+        vec![Some(g.clone())]
+    }
 }
 
 /// Fresh nodes for the inputs of a reverse transform: a leaf for an untracked input, an
 /// alias of a tracked one (so an enclosing graph still sees through it).
-fn track<T: Element>(xs: &[Tensor<T>]) -> (Vec<Tensor<T>>, Vec<Arc<Node<T>>>) {
+pub(crate) fn track<T: Element>(xs: &[Tensor<T>]) -> (Vec<Tensor<T>>, Vec<Arc<Node<T>>>) {
     mode::set_recording(true, || {
         let xt: Vec<Tensor<T>> =
             xs.iter().map(|x| if x.is_tracked() { apply(Alias, &[x]) } else { x.requires_grad() }).collect();
@@ -111,7 +123,7 @@ pub fn value_and_grad_many<T: Element>(
     };
     let seed = Tensor::full(y.shape(), T::ONE);
     let (g, recorded) =
-        sweep(&[(node, seed)], Some(&targets), Sweep { create_graph: None, retain_graph: None });
+        sweep(&[(node, seed)], Some(&targets), Sweep { create_graph: None, retain_graph: None, batch: None });
     // Unless an enclosing graph will differentiate the value, it leaves without its node.
     let y = if recorded { y } else { Tensor { node: None, ..y } };
     (y, fill_zeros(g, &shapes))
@@ -183,7 +195,7 @@ pub fn vjp_many<T: Element>(
         );
         let refs: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
         let Some(node) = &node else { return fill_zeros(vec![None; refs.len()], &refs) };
-        let opts = Sweep { create_graph: None, retain_graph: Some(true) };
+        let opts = Sweep { create_graph: None, retain_graph: Some(true), batch: None };
         fill_zeros(sweep(&[(node.clone(), u.clone())], Some(&targets), opts).0, &refs)
     };
     (y, Box::new(pullback))
@@ -238,17 +250,28 @@ pub fn jvp_many<T: Element>(
         );
     }
     let guard = mode::push_level();
-    let level = guard.0;
-    let duals: Vec<Tensor<T>> = xs
-        .iter()
-        .zip(vs)
-        .map(|(x, v)| {
-            let d =
-                DualPart { level, tangent: v.clone(), lower: x.dual.clone(), primal_node: x.node.clone() };
-            Tensor { dual: Some(Arc::new(d)), ..x.clone() }
-        })
-        .collect();
-    let y = f(&duals);
+    let duals: Vec<Tensor<T>> =
+        xs.iter().zip(vs).map(|(x, v)| make_dual(x, v.clone(), guard.0, None)).collect();
+    unpack(&f(&duals), guard.0, None)
+}
+
+/// `x + ε·v` at `level` (`batch`: `v` stacks that many tangents along a leading axis).
+pub(crate) fn make_dual<T: Element>(
+    x: &Tensor<T>,
+    v: Tensor<T>,
+    level: u32,
+    batch: Option<usize>,
+) -> Tensor<T> {
+    let d = DualPart { level, tangent: v, lower: x.dual.clone(), primal_node: x.node.clone(), batch };
+    Tensor { dual: Some(Arc::new(d)), ..x.clone() }
+}
+
+/// Splits `y` into its primal and its tangent at `level` (zeros, `[batch] ++ y.shape` when
+/// batched, if `y` does not depend on the level's inputs).
+///
+/// # Panics
+/// If `y` carries a level above `level` (a dual of an inner, ended transform escaped).
+pub(crate) fn unpack<T: Element>(y: &Tensor<T>, level: u32, batch: Option<usize>) -> (Tensor<T>, Tensor<T>) {
     match &y.dual {
         Some(d) if d.level == level => {
             let primal = Tensor {
@@ -267,8 +290,8 @@ pub fn jvp_many<T: Element>(
         }
         _ => {
             // f does not depend on x: the tangent is zero.
-            let zero = Tensor::zeros(y.shape());
-            (y, zero)
+            let shape: Vec<usize> = batch.into_iter().chain(y.shape().iter().copied()).collect();
+            (y.clone(), Tensor::zeros(&shape))
         }
     }
 }

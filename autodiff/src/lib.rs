@@ -14,6 +14,9 @@
 //!   `_many` variants over several inputs). They nest: `grad` of `grad` records the backward
 //!   sweep (reverse-over-reverse), `jvp` of `grad` runs it on dual tensors
 //!   (forward-over-reverse, Hessian-vector products).
+//! - Jacobians and Hessians: [`jacfwd`] and [`jacrev`] batch over basis vectors (a chunk of
+//!   tangents through one forward pass, a chunk of cotangents through one sweep);
+//!   [`hessian`] (forward-over-reverse), [`hessian_rev`], [`hvp`], [`vhp`].
 //! - PyTorch-style leaves: [`Tensor::requires_grad`], [`Tensor::backward`],
 //!   [`Tensor::grad`]; [`gradients`] returns instead of accumulating.
 //! - [`no_grad`], [`Tensor::detach`], [`check_numerics`], and user ops ([`Op`],
@@ -57,6 +60,7 @@ mod buffer;
 mod engine;
 mod functional;
 mod graph;
+mod jacobian;
 mod mode;
 mod op;
 mod ops;
@@ -67,7 +71,17 @@ pub use backward::gradients;
 pub use functional::{
     Pullback, grad, grad_many, jvp, jvp_many, value_and_grad, value_and_grad_many, vjp, vjp_many,
 };
+pub use jacobian::{
+    DEFAULT_CHUNK, hessian, hessian_rev, hvp, jacfwd, jacfwd_chunked, jacfwd_many, jacrev, jacrev_chunked,
+    jacrev_many, vhp,
+};
 pub use kernels::Element;
 pub use mode::{check_numerics, enable_grad, no_grad};
 pub use op::Op;
 pub use tensor::Tensor;
+
+/// The README's Rust examples (the kernels' and the engine's), compiled and run as
+/// doctests so they cannot rot; here because this crate sees both.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

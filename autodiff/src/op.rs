@@ -59,6 +59,74 @@ pub trait Op<T: Element>: Send + Sync + 'static {
         let _ = (inputs, out, tangents);
         None
     }
+    /// [`jvp`](Op::jvp) for `batch` tangents at once, stacked along a new leading axis
+    /// (each tangent `[batch] ++ input.shape`, the result `[batch] ++ out.shape`), as
+    /// `jacfwd` pushes them. The default runs `jvp` once per batch entry and stacks the
+    /// results; ops override it with one batched computation.
+    fn jvp_batch(
+        &self,
+        inputs: &[Tensor<T>],
+        out: &Tensor<T>,
+        tangents: &[Option<Tensor<T>>],
+        batch: usize,
+    ) -> Option<Tensor<T>> {
+        jvp_by_rows(self, inputs, out, tangents, batch)
+    }
+    /// [`vjp`](Op::vjp) for `batch` cotangents at once, stacked along a new leading axis
+    /// (`g` is `[batch] ++ out.shape`, each result `[batch] ++ input.shape`), as `jacrev`
+    /// pushes them. The default runs `vjp` once per batch entry and stacks the results.
+    fn vjp_batch(
+        &self,
+        inputs: &[Tensor<T>],
+        out: &Tensor<T>,
+        g: &Tensor<T>,
+        batch: usize,
+    ) -> Vec<Option<Tensor<T>>> {
+        vjp_by_rows(self, inputs, out, g, batch)
+    }
+}
+
+/// [`Op::jvp_batch`] by one [`Op::jvp`] per batch entry, stacked (the default, and the
+/// fallback of built-in ops for cases they do not batch).
+pub(crate) fn jvp_by_rows<T: Element, O: Op<T> + ?Sized>(
+    op: &O,
+    inputs: &[Tensor<T>],
+    out: &Tensor<T>,
+    tangents: &[Option<Tensor<T>>],
+    batch: usize,
+) -> Option<Tensor<T>> {
+    let rows = (0..batch)
+        .map(|b| {
+            let tb: Vec<Option<Tensor<T>>> =
+                tangents.iter().map(|t| t.as_ref().map(|t| t.select(0, b))).collect();
+            op.jvp(inputs, out, &tb)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Tensor::stack(&rows, 0))
+}
+
+/// [`Op::vjp_batch`] by one [`Op::vjp`] per batch entry, stacked per input.
+pub(crate) fn vjp_by_rows<T: Element, O: Op<T> + ?Sized>(
+    op: &O,
+    inputs: &[Tensor<T>],
+    out: &Tensor<T>,
+    g: &Tensor<T>,
+    batch: usize,
+) -> Vec<Option<Tensor<T>>> {
+    let rows: Vec<Vec<Option<Tensor<T>>>> =
+        (0..batch).map(|b| op.vjp(inputs, out, &g.select(0, b))).collect();
+    (0..inputs.len())
+        .map(|i| {
+            if rows.iter().all(|r| r.get(i).is_none_or(Option::is_none)) {
+                return None;
+            }
+            let parts: Vec<Tensor<T>> = rows
+                .iter()
+                .map(|r| r.get(i).cloned().flatten().unwrap_or_else(|| Tensor::zeros(inputs[i].shape())))
+                .collect();
+            Some(Tensor::stack(&parts, 0))
+        })
+        .collect()
 }
 
 /// A user op as the engine runs it: `forward` sees plain values (no node, no tangent) and
@@ -85,6 +153,24 @@ impl<T: Element, O: Op<T> + Clone> Op<T> for Custom<O> {
         tangents: &[Option<Tensor<T>>],
     ) -> Option<Tensor<T>> {
         self.0.jvp(inputs, out, tangents)
+    }
+    fn jvp_batch(
+        &self,
+        inputs: &[Tensor<T>],
+        out: &Tensor<T>,
+        tangents: &[Option<Tensor<T>>],
+        batch: usize,
+    ) -> Option<Tensor<T>> {
+        self.0.jvp_batch(inputs, out, tangents, batch)
+    }
+    fn vjp_batch(
+        &self,
+        inputs: &[Tensor<T>],
+        out: &Tensor<T>,
+        g: &Tensor<T>,
+        batch: usize,
+    ) -> Vec<Option<Tensor<T>>> {
+        self.0.vjp_batch(inputs, out, g, batch)
     }
 }
 

@@ -19,6 +19,8 @@ pub(crate) struct DualPart<T: Element> {
     /// value: its rules see the tangents, which forward-over-reverse needs; the primal's
     /// node sees none, which reverse-over-forward needs once the level has ended).
     pub(crate) primal_node: Option<Arc<Node<T>>>,
+    /// `Some(b)`: `tangent` holds `b` tangents stacked along a leading axis (`jacfwd`).
+    pub(crate) batch: Option<usize>,
 }
 
 /// An n-dimensional, row-major, contiguous array of `f32` or `f64`.

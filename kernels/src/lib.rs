@@ -33,8 +33,3 @@ pub use gemm::{
     try_gemm,
 };
 pub use isa::{ISA_ENV, Isa};
-
-/// The README's Rust examples, compiled and run as doctests so they cannot rot.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

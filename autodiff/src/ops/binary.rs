@@ -9,7 +9,7 @@ use std::ops::{Add, Div, Mul, Sub};
 use kernels::Element;
 use kernels::ew::{self, Binary};
 
-use super::{build, expand};
+use super::{batched, batched_aligned, build, expand};
 use crate::Tensor;
 use crate::engine::apply;
 use crate::op::Op;
@@ -205,6 +205,33 @@ impl<T: Element> Op<T> for BinaryOp {
         let da = t[0].as_ref().map(|t| self.0.partial(a, b, y, t, false).broadcast_to(y.shape()));
         let db = t[1].as_ref().map(|t| self.0.partial(a, b, y, t, true).broadcast_to(y.shape()));
         super::sum_some([da, db])
+    }
+    fn jvp_batch(
+        &self,
+        x: &[Tensor<T>],
+        y: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        n: usize,
+    ) -> Option<Tensor<T>> {
+        let (a, b, rank) = (&x[0], &x[1], y.ndim());
+        let out = batched(n, y.shape());
+        let part = |t: &Tensor<T>, x: &Tensor<T>, wrt_b: bool| {
+            // Each tangent aligned to the output's rank, so its batch axis leads.
+            let t = t.reshape(&batched_aligned(n, x.shape(), rank));
+            self.0.partial(a, b, y, &t, wrt_b).broadcast_to(&out)
+        };
+        let da = t[0].as_ref().map(|t| part(t, a, false));
+        let db = t[1].as_ref().map(|t| part(t, b, true));
+        super::sum_some([da, db])
+    }
+    fn vjp_batch(&self, x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>, n: usize) -> Vec<Option<Tensor<T>>> {
+        let (a, b, rank) = (&x[0], &x[1], y.ndim());
+        let out = batched(n, y.shape());
+        let part = |x: &Tensor<T>, wrt_b: bool| {
+            let p = self.0.partial(a, b, y, g, wrt_b).broadcast_to(&out);
+            p.sum_to(&batched_aligned(n, x.shape(), rank)).reshape(&batched(n, x.shape()))
+        };
+        vec![a.is_tracked().then(|| part(a, false)), b.is_tracked().then(|| part(b, true))]
     }
 }
 

@@ -4,6 +4,7 @@
 use kernels::Element;
 use kernels::ew;
 
+use super::{batched, batched_aligned};
 use crate::Tensor;
 use crate::engine::apply;
 use crate::op::Op;
@@ -102,6 +103,20 @@ impl<T: Element> Op<T> for BroadcastTo {
     fn jvp(&self, _: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         t[0].as_ref().map(|t| t.broadcast_to(&self.0))
     }
+    fn jvp_batch(
+        &self,
+        x: &[Tensor<T>],
+        _: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        n: usize,
+    ) -> Option<Tensor<T>> {
+        let aligned = batched_aligned(n, x[0].shape(), self.0.len());
+        t[0].as_ref().map(|t| t.reshape(&aligned).broadcast_to(&batched(n, &self.0)))
+    }
+    fn vjp_batch(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>, n: usize) -> Vec<Option<Tensor<T>>> {
+        let aligned = batched_aligned(n, x[0].shape(), self.0.len());
+        vec![Some(g.sum_to(&aligned).reshape(&batched(n, x[0].shape())))]
+    }
 }
 
 /// Sum down to a fixed shape. VJP: broadcast back; JVP: `sum_to` the tangent.
@@ -120,6 +135,20 @@ impl<T: Element> Op<T> for SumTo {
     }
     fn jvp(&self, _: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         t[0].as_ref().map(|t| t.sum_to(&self.0))
+    }
+    fn jvp_batch(
+        &self,
+        x: &[Tensor<T>],
+        _: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        n: usize,
+    ) -> Option<Tensor<T>> {
+        let aligned = batched_aligned(n, &self.0, x[0].ndim());
+        t[0].as_ref().map(|t| t.sum_to(&aligned).reshape(&batched(n, &self.0)))
+    }
+    fn vjp_batch(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>, n: usize) -> Vec<Option<Tensor<T>>> {
+        let aligned = batched_aligned(n, &self.0, x[0].ndim());
+        vec![Some(g.reshape(&aligned).broadcast_to(&batched(n, x[0].shape())))]
     }
 }
 

@@ -61,6 +61,38 @@ impl<T: Element> Op<T> for Backward {
         let dv = t[1].as_ref().and_then(|t| self.second(&x[0], &x[1], t));
         super::sum_some([dg, dv]).or_else(|| Some(Tensor::zeros(x[0].shape())))
     }
+    fn jvp_batch(
+        &self,
+        x: &[Tensor<T>],
+        _: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        b: usize,
+    ) -> Option<Tensor<T>> {
+        let dg = t[0].as_ref().map(|t| t * &dg_factor(self.0, &x[1]));
+        let dv = t[1].as_ref().and_then(|t| self.second(&x[0], &x[1], t));
+        super::sum_some([dg, dv]).or_else(|| Some(Tensor::zeros(&super::batched(b, x[0].shape()))))
+    }
+    fn vjp_batch(&self, x: &[Tensor<T>], _: &Tensor<T>, s: &Tensor<T>, _: usize) -> Vec<Option<Tensor<T>>> {
+        vec![Some(s * &dg_factor(self.0, &x[1])), self.second(&x[0], &x[1], s)]
+    }
+}
+
+/// `∂b/∂g` as a tensor shaped like `v` (b is linear in g): for the batched rules, where
+/// the cotangent has a leading batch axis the fused kernels cannot broadcast over.
+fn dg_factor<T: Element>(kind: Kind, v: &Tensor<T>) -> Tensor<T> {
+    let one_minus = |t: Tensor<T>| &(-&t) + T::ONE;
+    match kind {
+        Kind::Tanh => one_minus(v.square()),
+        Kind::Sigmoid => v * &one_minus(v.clone()),
+        Kind::Relu => relu_mask(v),
+    }
+}
+
+/// `[x > 0]` as a constant (its derivative is zero almost everywhere), as the fused
+/// kernel's mask.
+pub(crate) fn relu_mask<T: Element>(x: &Tensor<T>) -> Tensor<T> {
+    let m = x.data().iter().map(|&v| if v > T::ZERO { T::ONE } else { T::ZERO });
+    Tensor::from_vec(m.collect(), x.shape())
 }
 
 #[track_caller]

@@ -2,10 +2,11 @@
 
 use kernels::{Element, MatMut, MatRef, Par, gemm};
 
-use super::build;
+use super::{batched, build};
 use crate::Tensor;
 use crate::engine::apply;
 use crate::op::Op;
+use crate::op::{jvp_by_rows, vjp_by_rows};
 use crate::shape::Shape;
 
 /// `C = op(A)·op(B)` where `op(X)` is `Xᵀ` when the flag is set (the transpose is read
@@ -83,6 +84,51 @@ impl<T: Element> Op<T> for MatMul {
         let da = t[0].as_ref().map(|t| mm(t, &x[1], self.ta, self.tb));
         let db = t[1].as_ref().map(|t| mm(&x[0], t, self.ta, self.tb));
         super::sum_some([da, db])
+    }
+    /// 2-d operands: a batch of tangents of A (untransposed) is one product
+    /// `[n·m, k]·op(B)`; the tangents of B, one product each.
+    fn jvp_batch(
+        &self,
+        x: &[Tensor<T>],
+        y: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        n: usize,
+    ) -> Option<Tensor<T>> {
+        let (a, b) = (&x[0], &x[1]);
+        if a.ndim() != 2 || self.ta {
+            return jvp_by_rows(self, x, y, t, n);
+        }
+        let (m, k) = (a.shape()[0], a.shape()[1]);
+        let da = t[0]
+            .as_ref()
+            .map(|t| mm(&t.reshape(&[n * m, k]), b, false, self.tb).reshape(&batched(n, y.shape())));
+        let db = t[1].as_ref().map(|t| {
+            let rows: Vec<Tensor<T>> = (0..n).map(|i| mm(a, &t.select(0, i), false, self.tb)).collect();
+            Tensor::stack(&rows, 0)
+        });
+        super::sum_some([da, db])
+    }
+    /// 2-d operands: the batch of `dA = G·op(B)ᵀ` is one product `[n·m, n′]·op(B)ᵀ`; the
+    /// `dB`, one product each.
+    fn vjp_batch(&self, x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>, n: usize) -> Vec<Option<Tensor<T>>> {
+        let (a, b) = (&x[0], &x[1]);
+        if a.ndim() != 2 || self.ta {
+            return vjp_by_rows(self, x, y, g, n);
+        }
+        let (m, cols) = (y.shape()[0], y.shape()[1]);
+        let da = a
+            .is_tracked()
+            .then(|| mm(&g.reshape(&[n * m, cols]), b, false, !self.tb).reshape(&batched(n, a.shape())));
+        let db = b.is_tracked().then(|| {
+            let rows: Vec<Tensor<T>> = (0..n)
+                .map(|i| {
+                    let gi = g.select(0, i);
+                    if self.tb { mm(&gi, a, true, false) } else { mm(a, &gi, true, false) }
+                })
+                .collect();
+            Tensor::stack(&rows, 0)
+        });
+        vec![da, db]
     }
 }
 

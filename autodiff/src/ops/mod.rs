@@ -40,3 +40,15 @@ pub(crate) fn build_zeroed<T: Element>(shape: Shape, n: usize, fill: impl FnOnce
 pub(crate) fn sum_some<T: Element>(terms: impl IntoIterator<Item = Option<Tensor<T>>>) -> Option<Tensor<T>> {
     terms.into_iter().flatten().reduce(|a, b| &a + &b)
 }
+
+/// `[batch] ++ shape`: a batch of tensors of `shape` stacked along a leading axis.
+pub(crate) fn batched(batch: usize, shape: &[usize]) -> Vec<usize> {
+    std::iter::once(batch).chain(shape.iter().copied()).collect()
+}
+
+/// `[batch] ++ [1; rank − len] ++ shape`: a batched `shape` aligned to `rank` axes, so it
+/// broadcasts (numpy aligns trailing axes) against batched tensors of that rank.
+pub(crate) fn batched_aligned(batch: usize, shape: &[usize], rank: usize) -> Vec<usize> {
+    let pad = rank.saturating_sub(shape.len());
+    std::iter::once(batch).chain(std::iter::repeat_n(1, pad)).chain(shape.iter().copied()).collect()
+}

@@ -5,7 +5,7 @@
 use kernels::Element;
 use kernels::ew;
 
-use super::build;
+use super::{batched, batched_aligned, build};
 use crate::Tensor;
 use crate::engine::apply;
 use crate::op::Op;
@@ -76,6 +76,18 @@ impl<T: Element> Op<T> for MaxAxis {
     fn jvp(&self, x: &[Tensor<T>], m: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         t[0].as_ref().map(|t| (t * &self.weights(&x[0], m)).sum_to(m.shape()))
     }
+    fn jvp_batch(
+        &self,
+        x: &[Tensor<T>],
+        m: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        n: usize,
+    ) -> Option<Tensor<T>> {
+        t[0].as_ref().map(|t| (t * &self.weights(&x[0], m)).sum_to(&batched(n, m.shape())))
+    }
+    fn vjp_batch(&self, x: &[Tensor<T>], m: &Tensor<T>, g: &Tensor<T>, n: usize) -> Vec<Option<Tensor<T>>> {
+        vec![Some(&g.broadcast_to(&batched(n, x[0].shape())) * &self.weights(&x[0], m))]
+    }
 }
 
 /// Π of all elements. VJP: `g·Πⱼ≠ᵢ xⱼ` by [`ExclProd`] (exact with zeros among the factors).
@@ -105,6 +117,19 @@ impl<T: Element> Op<T> for Prod {
     }
     fn jvp(&self, x: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         t[0].as_ref().map(|t| (t * &apply(ExclProd, &[&x[0]])).sum())
+    }
+    fn jvp_batch(
+        &self,
+        x: &[Tensor<T>],
+        _: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        n: usize,
+    ) -> Option<Tensor<T>> {
+        t[0].as_ref().map(|t| (t * &apply(ExclProd, &[&x[0]])).reshape(&[n, x[0].numel()]).sum_axis(1, false))
+    }
+    fn vjp_batch(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>, n: usize) -> Vec<Option<Tensor<T>>> {
+        let g = g.reshape(&batched_aligned(n, &[], x[0].ndim()));
+        vec![Some(&g * &apply(ExclProd, &[&x[0]]))]
     }
 }
 
@@ -186,6 +211,19 @@ impl<T: Element> Op<T> for Softmax {
     fn jvp(&self, _: &[Tensor<T>], y: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         t[0].as_ref().map(|t| self.rule(y, t, false))
     }
+    // The rules reduce over the last axis only and broadcast `y`: batches pass as they are.
+    fn jvp_batch(
+        &self,
+        _: &[Tensor<T>],
+        y: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        _: usize,
+    ) -> Option<Tensor<T>> {
+        t[0].as_ref().map(|t| self.rule(y, t, false))
+    }
+    fn vjp_batch(&self, _: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>, _: usize) -> Vec<Option<Tensor<T>>> {
+        vec![Some(self.rule(y, g, true))]
+    }
 }
 
 impl Softmax {
@@ -193,7 +231,7 @@ impl Softmax {
     /// symmetric, so both are `y·(s − Σ s·y)`; log-softmax's `J = I − 1·pᵀ` gives
     /// `Jᵀg = g − p·Σg` and `J·t = t − Σ p·t`.
     fn rule<T: Element>(self, y: &Tensor<T>, s: &Tensor<T>, vjp: bool) -> Tensor<T> {
-        let last = y.ndim() - 1;
+        let last = s.ndim() - 1;
         if !self.log {
             return y * &(s - &(s * y).sum_axis(last, true));
         }

@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use kernels::Element;
 
-use super::{build, build_zeroed};
+use super::{batched, build, build_zeroed};
 use crate::Tensor;
 use crate::engine::apply;
 use crate::op::Op;
@@ -26,6 +26,18 @@ impl<T: Element> Op<T> for Reshape {
     }
     fn jvp(&self, _: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         t[0].as_ref().map(|t| t.reshape(&self.0))
+    }
+    fn jvp_batch(
+        &self,
+        _: &[Tensor<T>],
+        _: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        n: usize,
+    ) -> Option<Tensor<T>> {
+        t[0].as_ref().map(|t| t.reshape(&batched(n, &self.0)))
+    }
+    fn vjp_batch(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>, n: usize) -> Vec<Option<Tensor<T>>> {
+        vec![Some(g.reshape(&batched(n, x[0].shape())))]
     }
 }
 
@@ -85,6 +97,19 @@ impl<T: Element> Op<T> for Slice {
     fn jvp(&self, _: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         t[0].as_ref().map(|t| t.slice(self.axis, self.range.clone()))
     }
+    fn jvp_batch(
+        &self,
+        _: &[Tensor<T>],
+        _: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        _: usize,
+    ) -> Option<Tensor<T>> {
+        t[0].as_ref().map(|t| t.slice(self.axis + 1, self.range.clone()))
+    }
+    fn vjp_batch(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>, _: usize) -> Vec<Option<Tensor<T>>> {
+        let len = x[0].shape()[self.axis];
+        vec![Some(apply(Pad { axis: self.axis + 1, start: self.range.start, len }, &[g]))]
+    }
 }
 
 impl<T: Element> Op<T> for Pad {
@@ -105,6 +130,19 @@ impl<T: Element> Op<T> for Pad {
     }
     fn jvp(&self, _: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         t[0].as_ref().map(|t| apply(self.clone(), &[t]))
+    }
+    fn jvp_batch(
+        &self,
+        _: &[Tensor<T>],
+        _: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        _: usize,
+    ) -> Option<Tensor<T>> {
+        t[0].as_ref().map(|t| apply(Pad { axis: self.axis + 1, ..self.clone() }, &[t]))
+    }
+    fn vjp_batch(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>, _: usize) -> Vec<Option<Tensor<T>>> {
+        let w = x[0].shape()[self.axis];
+        vec![Some(g.slice(self.axis + 1, self.start..self.start + w))]
     }
 }
 
@@ -146,6 +184,30 @@ impl<T: Element> Op<T> for Concat {
         let parts: Vec<Tensor<T>> =
             x.iter().zip(t).map(|(x, t)| t.clone().unwrap_or_else(|| Tensor::zeros(x.shape()))).collect();
         Some(Tensor::concat(&parts, self.axis))
+    }
+    fn jvp_batch(
+        &self,
+        x: &[Tensor<T>],
+        _: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        n: usize,
+    ) -> Option<Tensor<T>> {
+        let parts: Vec<Tensor<T>> = x
+            .iter()
+            .zip(t)
+            .map(|(x, t)| t.clone().unwrap_or_else(|| Tensor::zeros(&batched(n, x.shape()))))
+            .collect();
+        Some(Tensor::concat(&parts, self.axis + 1))
+    }
+    fn vjp_batch(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>, _: usize) -> Vec<Option<Tensor<T>>> {
+        let mut at = 0;
+        x.iter()
+            .map(|t| {
+                let w = t.shape()[self.axis];
+                at += w;
+                t.is_tracked().then(|| g.slice(self.axis + 1, at - w..at))
+            })
+            .collect()
     }
 }
 

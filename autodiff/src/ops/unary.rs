@@ -110,6 +110,21 @@ impl Fun {
     }
 }
 
+impl Fun {
+    /// [`Fun::scale`] for a cotangent or tangent with a leading batch axis: the same
+    /// products, broadcasting; the fused backward kernels (which want equal shapes) are
+    /// replaced by their compositions.
+    fn scale_batched<T: Element>(self, x: &Tensor<T>, y: &Tensor<T>, s: &Tensor<T>) -> Tensor<T> {
+        let one_minus = |v: Tensor<T>| &(-&v) + T::ONE;
+        match self {
+            Fun::Tanh => s * &one_minus(y.square()),
+            Fun::Sigmoid => s * &(y * &one_minus(y.clone())),
+            Fun::Relu => s * &super::fused::relu_mask(x),
+            _ => self.scale(x, y, s),
+        }
+    }
+}
+
 /// sign(x) ∈ {−1, 0, +1} (NaN stays NaN), a constant.
 fn sign<T: Element>(x: &Tensor<T>) -> Tensor<T> {
     let v = x.data().iter().map(|&v| {
@@ -139,6 +154,18 @@ impl<T: Element> Op<T> for UnaryOp {
     }
     fn jvp(&self, x: &[Tensor<T>], y: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         t[0].as_ref().map(|t| self.0.scale(&x[0], y, t))
+    }
+    fn jvp_batch(
+        &self,
+        x: &[Tensor<T>],
+        y: &Tensor<T>,
+        t: &[Option<Tensor<T>>],
+        _: usize,
+    ) -> Option<Tensor<T>> {
+        t[0].as_ref().map(|t| self.0.scale_batched(&x[0], y, t))
+    }
+    fn vjp_batch(&self, x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>, _: usize) -> Vec<Option<Tensor<T>>> {
+        vec![Some(self.0.scale_batched(&x[0], y, g))]
     }
 }
 

@@ -1,0 +1,298 @@
+//! Jacobians and Hessians: `jacfwd`, `jacrev`, `hessian`, `hvp`, `vhp`.
+//!
+//! Both Jacobians batch over basis vectors: `jacfwd` pushes a chunk of tangents through one
+//! forward pass (a dual tensor whose tangent has a leading batch axis; every op's
+//! `jvp_batch` rule), `jacrev` a chunk of cotangents through one backward sweep (`vjp_batch`),
+//! on the graph recorded once. `chunk` bounds the batch, so memory stays at `chunk` times
+//! one tangent per intermediate. The Jacobian of `f: shape_in → shape_out` has shape
+//! `shape_out ++ shape_in`.
+
+use kernels::Element;
+
+use crate::Tensor;
+use crate::backward::fill_zeros;
+use crate::engine::{Sweep, sweep};
+use crate::functional::{grad, jvp, make_dual, track, unpack, vjp};
+use crate::mode;
+
+/// Basis vectors per pass when no chunk is given: enough to keep the batched kernels busy,
+/// few enough that 64 tangents of every intermediate fit in memory for typical sizes.
+pub const DEFAULT_CHUNK: usize = 64;
+
+/// Rows `start..start + c` of the identity on `n` elements, shaped `[c] ++ shape`.
+fn basis<T: Element>(start: usize, c: usize, shape: &[usize]) -> Tensor<T> {
+    let n: usize = shape.iter().product();
+    let mut v = vec![T::ZERO; c * n];
+    for i in 0..c {
+        v[i * n + start + i] = T::ONE;
+    }
+    let full: Vec<usize> = std::iter::once(c).chain(shape.iter().copied()).collect();
+    Tensor::from_vec(v, &full)
+}
+
+/// `[n, ...out]` rows (one per input element) to the Jacobian `out ++ in`.
+fn rows_to_jacobian<T: Element>(rows: &Tensor<T>, out: &[usize], input: &[usize]) -> Tensor<T> {
+    let (n, m) = (input.iter().product::<usize>(), out.iter().product::<usize>());
+    let shape: Vec<usize> = out.iter().chain(input).copied().collect();
+    rows.reshape(&[n, m]).t().reshape(&shape)
+}
+
+#[track_caller]
+fn check_chunk(chunk: usize) {
+    assert!(chunk > 0, "jacobian: the chunk size must be at least 1");
+}
+
+/// The Jacobian of `f` at `x` by forward mode, `chunk` basis vectors per pass: `⌈n/chunk⌉`
+/// forward passes for `n` inputs. Cheapest when inputs are few.
+///
+/// # Panics
+/// If `chunk == 0`.
+///
+/// ```
+/// use autodiff::{jacfwd_chunked, Tensor};
+/// // f(x) = x ⊙ x: J = diag(2x)
+/// let j = jacfwd_chunked(|x: &Tensor<f64>| x * x, &Tensor::from_vec(vec![1.0, 3.0], &[2]), 1);
+/// assert_eq!((j.shape(), j.to_vec()), (&[2, 2][..], vec![2.0, 0.0, 0.0, 6.0]));
+/// ```
+#[track_caller]
+pub fn jacfwd_chunked<T: Element>(
+    f: impl Fn(&Tensor<T>) -> Tensor<T>,
+    x: &Tensor<T>,
+    chunk: usize,
+) -> Tensor<T> {
+    check_chunk(chunk);
+    let n = x.numel();
+    let mut rows = Vec::new();
+    let mut out_shape = None;
+    let mut start = 0;
+    while start < n || out_shape.is_none() {
+        let c = chunk.min(n - start);
+        let guard = mode::push_level();
+        let xd = make_dual(x, basis(start, c, x.shape()), guard.0, Some(c));
+        let (y, t) = unpack(&f(&xd), guard.0, Some(c));
+        drop(guard);
+        out_shape.get_or_insert_with(|| y.shape().to_vec());
+        rows.push(t);
+        start += c;
+        if n == 0 {
+            break;
+        }
+    }
+    let out = out_shape.expect("one pass at least");
+    rows_to_jacobian(&Tensor::concat(&rows, 0), &out, x.shape())
+}
+
+/// [`jacfwd_chunked`] with [`DEFAULT_CHUNK`].
+///
+/// ```
+/// use autodiff::{jacfwd, Tensor};
+/// // f(x) = [x₀x₁, sin x₀]: J = [[x₁, x₀], [cos x₀, 0]]
+/// let f = |x: &Tensor<f64>| Tensor::stack(&[&x.select(0, 0) * &x.select(0, 1), x.select(0, 0).sin()], 0);
+/// let j = jacfwd(f, &Tensor::from_vec(vec![0.0, 2.0], &[2]));
+/// assert_eq!(j.to_vec(), [2.0, 0.0, 1.0, 0.0]);
+/// ```
+#[track_caller]
+pub fn jacfwd<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>) -> Tensor<T> {
+    jacfwd_chunked(f, x, DEFAULT_CHUNK)
+}
+
+/// The Jacobian of `f` at `x` by reverse mode: one recorded forward pass, then `⌈m/chunk⌉`
+/// batched backward sweeps for `m` outputs. Cheapest when outputs are few.
+///
+/// # Panics
+/// If `chunk == 0`.
+///
+/// ```
+/// use autodiff::{jacrev_chunked, Tensor};
+/// // f(x) = A·x: J = A
+/// let a = Tensor::from_vec(vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]);
+/// let f = |x: &Tensor<f64>| a.matmul(&x.reshape(&[2, 1])).reshape(&[3]);
+/// let j = jacrev_chunked(f, &Tensor::from_vec(vec![0.5, -1.0], &[2]), 2);
+/// assert_eq!(j.to_vec(), a.to_vec());
+/// ```
+#[track_caller]
+pub fn jacrev_chunked<T: Element>(
+    f: impl Fn(&Tensor<T>) -> Tensor<T>,
+    x: &Tensor<T>,
+    chunk: usize,
+) -> Tensor<T> {
+    check_chunk(chunk);
+    let (xt, targets) = track(std::slice::from_ref(x));
+    let y = mode::set_recording(true, || f(&xt[0]));
+    let m = y.numel();
+    let mut rows = Vec::new();
+    let mut start = 0;
+    while start < m {
+        let c = chunk.min(m - start);
+        let g = match &y.node {
+            None => None,
+            Some(node) => {
+                let opts = Sweep { create_graph: None, retain_graph: Some(true), batch: Some(c) };
+                sweep(&[(node.clone(), basis(start, c, y.shape()))], Some(&targets), opts).0.remove(0)
+            }
+        };
+        let shape: Vec<usize> = std::iter::once(c).chain(x.shape().iter().copied()).collect();
+        rows.push(fill_zeros(vec![g], &[&shape]).remove(0));
+        start += c;
+    }
+    if rows.is_empty() {
+        let shape: Vec<usize> = y.shape().iter().chain(x.shape()).copied().collect();
+        return Tensor::zeros(&shape);
+    }
+    // Rows are [m, ...in]: already the Jacobian's layout, out ++ in.
+    let shape: Vec<usize> = y.shape().iter().chain(x.shape()).copied().collect();
+    Tensor::concat(&rows, 0).reshape(&shape)
+}
+
+/// [`jacrev_chunked`] with [`DEFAULT_CHUNK`].
+///
+/// ```
+/// use autodiff::{jacfwd, jacrev, Tensor};
+/// let f = |x: &Tensor<f64>| x.exp().matmul(&x.reshape(&[3, 1])).tanh();
+/// let x = Tensor::from_vec(vec![0.1, -0.2, 0.3], &[1, 3]);
+/// let (a, b) = (jacfwd(f, &x), jacrev(f, &x));
+/// assert_eq!(a.shape(), &[1, 1, 1, 3]);
+/// for (u, v) in a.to_vec().iter().zip(b.to_vec()) {
+///     assert!((u - v).abs() <= 1e-15 * u.abs().max(1.0));
+/// }
+/// ```
+#[track_caller]
+pub fn jacrev<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>) -> Tensor<T> {
+    jacrev_chunked(f, x, DEFAULT_CHUNK)
+}
+
+/// The Hessian of a one-element `f` at `x` (shape `x.shape ++ x.shape`), forward-over-reverse:
+/// [`jacfwd`] of [`grad`].
+///
+/// ```
+/// use autodiff::{hessian, Tensor};
+/// // f(x) = x₀²x₁: H = [[2x₁, 2x₀], [2x₀, 0]]
+/// let f = |x: &Tensor<f64>| (&x.select(0, 0).square() * &x.select(0, 1)).sum();
+/// let h = hessian(f, &Tensor::from_vec(vec![3.0, 5.0], &[2]));
+/// assert_eq!(h.to_vec(), [10.0, 6.0, 6.0, 0.0]);
+/// ```
+#[track_caller]
+pub fn hessian<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>) -> Tensor<T> {
+    jacfwd(|x: &Tensor<T>| grad(&f, x), x)
+}
+
+/// The Hessian reverse-over-reverse: [`jacrev`] of [`grad`] (the gradient's sweep recorded,
+/// then swept again with batched cotangents). Equal to [`hessian`] to rounding.
+///
+/// ```
+/// use autodiff::{hessian, hessian_rev, Tensor};
+/// let f = |x: &Tensor<f64>| x.sin().prod();
+/// let x = Tensor::from_vec(vec![0.3, 0.7, 1.1], &[3]);
+/// for (a, b) in hessian(f, &x).to_vec().iter().zip(hessian_rev(f, &x).to_vec()) {
+///     assert!((a - b).abs() <= 1e-15);
+/// }
+/// ```
+#[track_caller]
+pub fn hessian_rev<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>) -> Tensor<T> {
+    jacrev(|x: &Tensor<T>| grad(&f, x), x)
+}
+
+/// The Hessian-vector product `H·v` of a one-element `f` at `x`, forward-over-reverse: one
+/// gradient evaluation on dual tensors (a small constant times a gradient's cost).
+///
+/// # Panics
+/// If `v`'s shape differs from `x`'s.
+///
+/// ```
+/// use autodiff::{hvp, Tensor};
+/// // f(x) = Σ x³: H = diag(6x), H·v = 6x ⊙ v
+/// let hv = hvp(|x: &Tensor<f64>| x.powi(3).sum(), &Tensor::from_vec(vec![1.0, 2.0], &[2]),
+///              &Tensor::from_vec(vec![1.0, -1.0], &[2]));
+/// assert_eq!(hv.to_vec(), [6.0, -12.0]);
+/// ```
+#[track_caller]
+pub fn hvp<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>, v: &Tensor<T>) -> Tensor<T> {
+    jvp(|x: &Tensor<T>| grad(&f, x), x, v).1
+}
+
+/// The vector-Hessian product `vᵀ·H` of a one-element `f` at `x`, reverse-over-reverse
+/// (the pullback of the gradient). Equal to [`hvp`] for the symmetric H of a twice
+/// continuously differentiable f.
+///
+/// # Panics
+/// If `v`'s shape differs from `x`'s.
+///
+/// ```
+/// use autodiff::{vhp, Tensor};
+/// let vh = vhp(|x: &Tensor<f64>| x.powi(3).sum(), &Tensor::from_vec(vec![1.0, 2.0], &[2]),
+///              &Tensor::from_vec(vec![1.0, -1.0], &[2]));
+/// assert_eq!(vh.to_vec(), [6.0, -12.0]);
+/// ```
+#[track_caller]
+pub fn vhp<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>, v: &Tensor<T>) -> Tensor<T> {
+    let (_, pullback) = vjp(|x: &Tensor<T>| grad(&f, x), x);
+    pullback(v)
+}
+
+/// [`jacfwd`] over several inputs: one Jacobian per input (`out ++ inputᵢ.shape`), each by
+/// batched forward passes with tangents on that input only.
+///
+/// ```
+/// use autodiff::{jacfwd_many, Tensor};
+/// // f(a, b) = a ⊙ b: ∂/∂a = diag(b), ∂/∂b = diag(a)
+/// let (a, b) = (Tensor::from_vec(vec![1.0f64, 2.0], &[2]), Tensor::from_vec(vec![3.0, 4.0], &[2]));
+/// let j = jacfwd_many(|v| &v[0] * &v[1], &[a, b]);
+/// assert_eq!((j[0].to_vec(), j[1].to_vec()), (vec![3.0, 0.0, 0.0, 4.0], vec![1.0, 0.0, 0.0, 2.0]));
+/// ```
+#[track_caller]
+pub fn jacfwd_many<T: Element>(f: impl Fn(&[Tensor<T>]) -> Tensor<T>, xs: &[Tensor<T>]) -> Vec<Tensor<T>> {
+    (0..xs.len())
+        .map(|i| {
+            jacfwd(
+                |xi: &Tensor<T>| {
+                    let mut args = xs.to_vec();
+                    args[i] = xi.clone();
+                    f(&args)
+                },
+                &xs[i],
+            )
+        })
+        .collect()
+}
+
+/// [`jacrev`] over several inputs: one Jacobian per input, from one recorded forward pass
+/// and batched sweeps to all inputs at once.
+///
+/// ```
+/// use autodiff::{jacrev_many, Tensor};
+/// let (a, b) = (Tensor::from_vec(vec![1.0f64, 2.0], &[2]), Tensor::from_vec(vec![3.0, 4.0], &[2]));
+/// let j = jacrev_many(|v| &v[0] * &v[1], &[a, b]);
+/// assert_eq!((j[0].to_vec(), j[1].to_vec()), (vec![3.0, 0.0, 0.0, 4.0], vec![1.0, 0.0, 0.0, 2.0]));
+/// ```
+#[track_caller]
+pub fn jacrev_many<T: Element>(f: impl Fn(&[Tensor<T>]) -> Tensor<T>, xs: &[Tensor<T>]) -> Vec<Tensor<T>> {
+    let (xt, targets) = track(xs);
+    let y = mode::set_recording(true, || f(&xt));
+    let m = y.numel();
+    let mut rows: Vec<Vec<Tensor<T>>> = vec![Vec::new(); xs.len()];
+    let mut start = 0;
+    while start < m {
+        let c = DEFAULT_CHUNK.min(m - start);
+        let shapes: Vec<Vec<usize>> =
+            xs.iter().map(|x| std::iter::once(c).chain(x.shape().iter().copied()).collect()).collect();
+        let refs: Vec<&[usize]> = shapes.iter().map(Vec::as_slice).collect();
+        let gs = match &y.node {
+            None => vec![None; xs.len()],
+            Some(node) => {
+                let opts = Sweep { create_graph: None, retain_graph: Some(true), batch: Some(c) };
+                sweep(&[(node.clone(), basis(start, c, y.shape()))], Some(&targets), opts).0
+            }
+        };
+        for (r, g) in rows.iter_mut().zip(fill_zeros(gs, &refs)) {
+            r.push(g);
+        }
+        start += c;
+    }
+    xs.iter()
+        .zip(rows)
+        .map(|(x, r)| {
+            let shape: Vec<usize> = y.shape().iter().chain(x.shape()).copied().collect();
+            if r.is_empty() { Tensor::zeros(&shape) } else { Tensor::concat(&r, 0).reshape(&shape) }
+        })
+        .collect()
+}

@@ -65,11 +65,14 @@ pub enum Suite {
     /// `bench/benches/autodiff.rs`: the engine on an MLP vs its hand-written floor, and
     /// the per-op overhead.
     Autodiff,
+    /// `bench/benches/jacobian.rs`: jacfwd vs jacrev, Hessians vs hvp vs finite
+    /// differences, one thread.
+    Jacobian,
 }
 
 impl Suite {
     /// Every suite, in run order.
-    pub const ALL: [Suite; 3] = [Suite::Gemm, Suite::Elementwise, Suite::Autodiff];
+    pub const ALL: [Suite; 4] = [Suite::Gemm, Suite::Elementwise, Suite::Autodiff, Suite::Jacobian];
 
     /// The bench target's name.
     pub fn target(self) -> &'static str {
@@ -77,6 +80,7 @@ impl Suite {
             Suite::Gemm => "gemm",
             Suite::Elementwise => "elementwise",
             Suite::Autodiff => "autodiff",
+            Suite::Jacobian => "jacobian",
         }
     }
 
@@ -86,7 +90,7 @@ impl Suite {
     pub fn settings(self) -> &'static [Threads] {
         match self {
             Suite::Gemm | Suite::Autodiff => &[Threads::One, Threads::All],
-            Suite::Elementwise => &[Threads::One],
+            Suite::Elementwise | Suite::Jacobian => &[Threads::One],
         }
     }
 }
@@ -244,7 +248,7 @@ mod tests {
 
     #[test]
     fn elementwise_suite_runs_its_own_target_on_one_thread() {
-        assert_eq!(Suite::ALL, [Suite::Gemm, Suite::Elementwise, Suite::Autodiff]);
+        assert_eq!(Suite::ALL, [Suite::Gemm, Suite::Elementwise, Suite::Autodiff, Suite::Jacobian]);
         assert_eq!(Suite::Elementwise.settings(), [Threads::One]);
         assert_eq!(Suite::Gemm.settings(), [Threads::One, Threads::All]);
         let run = SuiteRun { suite: Suite::Elementwise, threads: Threads::One, all_threads: 2 };

@@ -11,6 +11,7 @@
 pub mod autodiff;
 pub mod criterion;
 pub mod elementwise;
+pub mod jacobian;
 pub mod render;
 
 use serde::Serialize;
@@ -202,6 +203,8 @@ pub struct Report {
     pub elementwise: Vec<elementwise::Table>,
     /// The autodiff suite: one table per thread setting, in run order.
     pub autodiff: Vec<autodiff::Table>,
+    /// The jacobian suite: the forward/reverse crossover and the Hessian costs.
+    pub jacobian: jacobian::Tables,
     /// Thread scaling of ours, per element type with both thread settings measured.
     pub scaling: Vec<Scaling>,
     /// Why scaling is missing or partial, if it is.
@@ -340,8 +343,11 @@ impl Report {
         quick: bool,
         filter: Option<String>,
     ) -> Result<Report> {
+        let (jac, results): (Vec<&Measurement>, Vec<&Measurement>) =
+            results.iter().partition(|m| m.group_id.starts_with(jacobian::PREFIX));
+        let jacobian = jacobian::tables(&jac);
         let (ad, results): (Vec<&Measurement>, Vec<&Measurement>) =
-            results.iter().partition(|m| m.group_id.starts_with(autodiff::PREFIX));
+            results.into_iter().partition(|m| m.group_id.starts_with(autodiff::PREFIX));
         let autodiff = autodiff::tables(&ad, &limits)?;
         let (ew, results): (Vec<&Measurement>, Vec<&Measurement>) =
             results.into_iter().partition(|m| m.group_id.starts_with(elementwise::PREFIX));
@@ -361,7 +367,18 @@ impl Report {
             })
             .collect::<Result<Vec<_>>>()?;
         let (scaling, scaling_note) = scaling(&groups);
-        Ok(Report { limits, git_commit, quick, filter, groups, elementwise, autodiff, scaling, scaling_note })
+        Ok(Report {
+            limits,
+            git_commit,
+            quick,
+            filter,
+            groups,
+            elementwise,
+            autodiff,
+            jacobian,
+            scaling,
+            scaling_note,
+        })
     }
 }
 

@@ -149,13 +149,26 @@ impl<T: Element> Op<T> for Transpose {
         let (r, c) = (x[0].shape()[0], x[0].shape()[1]);
         let src = x[0].data();
         build([c, r].into(), r * c, |out| {
-            // 32×32 tiles keep both the reads and the writes within a few cache lines.
-            const TILE: usize = 32;
-            for i0 in (0..r).step_by(TILE) {
-                for j0 in (0..c).step_by(TILE) {
-                    for i in i0..(i0 + TILE).min(r) {
-                        for j in j0..(j0 + TILE).min(c) {
-                            out[j * r + i] = src[i * c + j];
+            // Tiles of 4 source rows × 64 columns: each output row gets 4 consecutive
+            // elements per step (one short store), the 4 source rows are read
+            // sequentially, and a tile stays within L1.
+            const COLS: usize = 64;
+            for i0 in (0..r).step_by(4) {
+                let i1 = (i0 + 4).min(r);
+                for j0 in (0..c).step_by(COLS) {
+                    let j1 = (j0 + COLS).min(c);
+                    if i1 - i0 == 4 {
+                        let row = |i: usize| &src[i * c + j0..i * c + j1];
+                        let (a, b, cc, d) = (row(i0), row(i0 + 1), row(i0 + 2), row(i0 + 3));
+                        for (jj, (((&va, &vb), &vc), &vd)) in a.iter().zip(b).zip(cc).zip(d).enumerate() {
+                            let at = (j0 + jj) * r + i0;
+                            out[at..at + 4].copy_from_slice(&[va, vb, vc, vd]);
+                        }
+                    } else {
+                        for i in i0..i1 {
+                            for j in j0..j1 {
+                                out[j * r + i] = src[i * c + j];
+                            }
                         }
                     }
                 }

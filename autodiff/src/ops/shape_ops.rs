@@ -72,8 +72,17 @@ fn copy_runs<T: Copy>(
     if len == 0 {
         return;
     }
-    for (s, d) in src.chunks_exact(src_run).zip(dst.chunks_exact_mut(dst_run)) {
-        d[dst_off..dst_off + len].copy_from_slice(&s[src_off..src_off + len]);
+    let runs = src.chunks_exact(src_run).zip(dst.chunks_exact_mut(dst_run));
+    if len == 1 {
+        // One element per run (`select` of a column): a `memcpy` call per element would
+        // cost more than the copy itself.
+        for (s, d) in runs {
+            d[dst_off] = s[src_off];
+        }
+    } else {
+        for (s, d) in runs {
+            d[dst_off..dst_off + len].copy_from_slice(&s[src_off..src_off + len]);
+        }
     }
 }
 

@@ -7,6 +7,7 @@ use comfy_table::{CellAlignment, Table, TableStyle, presets};
 
 use super::autodiff;
 use super::elementwise::{self, IMPLS as EW_IMPLS};
+use super::jacobian;
 use super::{GroupTable, LARGE_SQUARE, OURS, Report, SMALL_SQUARE_MAX, Scaling, Threads};
 use crate::Result;
 
@@ -225,6 +226,72 @@ fn autodiff_lines(r: &Report) -> Vec<String> {
     lines
 }
 
+/// µs with three significant digits.
+fn micros(ns: f64) -> String {
+    gelem(ns / 1e3)
+}
+
+/// The forward/reverse crossover as a table; `None` if not measured.
+pub fn crossover_table(t: &jacobian::Tables, style: Style) -> Option<Table> {
+    if t.crossover.is_empty() {
+        return None;
+    }
+    let header =
+        ["f: ℝⁿ → ℝᵐ", "jacfwd µs", "jacrev µs", "faster", "by", "reference µs", "cheap mode / reference"];
+    let mut table = new_table(style, header.map(String::from).to_vec());
+    for r in &t.crossover {
+        table.add_row(vec![
+            r.shape.clone(),
+            opt(r.jacfwd_ns, micros),
+            opt(r.jacrev_ns, micros),
+            r.winner.as_ref().map_or(NONE.to_owned(), |w| w.0.clone()),
+            opt(r.winner.as_ref().map(|w| w.1), ratio),
+            r.reference.as_ref().map_or(NONE.to_owned(), |(n, t)| format!("{n} {}", micros(*t))),
+            opt(r.over_reference, ratio),
+        ]);
+    }
+    Some(table)
+}
+
+/// The Hessian costs as a table; `None` if not measured.
+pub fn hessian_table(t: &jacobian::Tables, style: Style) -> Option<Table> {
+    if t.hessians.is_empty() {
+        return None;
+    }
+    let header = [
+        "function",
+        "hessian µs",
+        "hessian_rev µs",
+        "hvp µs",
+        "value_and_grad µs",
+        "fd_hessian µs",
+        "hessian / hvp",
+        "fd / hessian",
+        "fd / hessian_rev",
+        "hvp / value_and_grad",
+    ];
+    let mut table = new_table(style, header.map(String::from).to_vec());
+    for r in &t.hessians {
+        table.add_row(vec![
+            r.case.clone(),
+            opt(r.hessian_ns, micros),
+            opt(r.hessian_rev_ns, micros),
+            opt(r.hvp_ns, micros),
+            opt(r.value_and_grad_ns, micros),
+            opt(r.fd_hessian_ns, micros),
+            opt(r.hessian_over_hvp(), ratio),
+            opt(r.fd_over_hessian(), ratio),
+            opt(r.fd_over_hessian_rev(), ratio),
+            opt(r.hvp_over_grad(), ratio),
+        ]);
+    }
+    Some(table)
+}
+
+const CROSSOVER_TITLE: &str =
+    "jacobians — forward vs reverse mode on a two-layer tanh network, f64, 1 thread";
+const HESSIAN_TITLE: &str = "hessians — exact (forward-over-reverse) vs Hessian-vector products vs central differences of the gradient, 1 thread";
+
 /// The machine and its limits, one fact per line.
 pub fn machine_lines(r: &Report) -> Vec<String> {
     let l = &r.limits;
@@ -322,6 +389,12 @@ pub fn terminal(r: &Report) -> String {
         out +=
             &format!("\n{}\n{}\n", autodiff_title(t, r.limits.threads), autodiff_table(t, Style::Terminal));
     }
+    if let Some(t) = crossover_table(&r.jacobian, Style::Terminal) {
+        out += &format!("\n{CROSSOVER_TITLE}\n{t}\n");
+    }
+    if let Some(t) = hessian_table(&r.jacobian, Style::Terminal) {
+        out += &format!("\n{HESSIAN_TITLE}\n{t}\n");
+    }
     out += "\n";
     for line in summary_lines(r) {
         out += &format!("{line}\n");
@@ -351,6 +424,12 @@ pub fn markdown(r: &Report) -> String {
             autodiff_title(t, r.limits.threads),
             autodiff_table(t, Style::Markdown)
         );
+    }
+    if let Some(t) = crossover_table(&r.jacobian, Style::Markdown) {
+        out += &format!("\n## {CROSSOVER_TITLE}\n\n{t}\n");
+    }
+    if let Some(t) = hessian_table(&r.jacobian, Style::Markdown) {
+        out += &format!("\n## {HESSIAN_TITLE}\n\n{t}\n");
     }
     out += "\n## Summary\n\n";
     for line in summary_lines(r) {

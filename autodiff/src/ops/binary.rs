@@ -55,7 +55,8 @@ impl Fun {
     }
 
     /// `s·∂y/∂a` (`wrt_b == false`) or `s·∂y/∂b`, with differentiable ops; `s` is shaped like
-    /// the output or like the operand it is the tangent of.
+    /// the output or like the operand it is the tangent of. Factors are formed before `s`
+    /// is multiplied in (see `unary::Fun::scale`).
     fn partial<T: Element>(
         self,
         a: &Tensor<T>,
@@ -74,15 +75,15 @@ impl Fun {
             (Fun::Mul, true) => s * a,
             // ∂(a/b) = (1/b, −a/b² = −y/b)
             (Fun::Div, false) => s / b,
-            (Fun::Div, true) => -&(&(s * y) / b),
+            (Fun::Div, true) => s * &(-&(y / b)),
             // ∂max(a, b) = ([a > b], [b > a]), ties split ½–½; minimum mirrors it.
             (Fun::Max | Fun::Min, _) => s * &select_weight(self, a, b, wrt_b),
             // atan2(a, b) = angle of (b, a): ∂ = (b, −a)/(a² + b²)
-            (Fun::Atan2, false) => &(s * b) / &(&a.square() + &b.square()),
-            (Fun::Atan2, true) => -&(&(s * a) / &(&a.square() + &b.square())),
+            (Fun::Atan2, false) => s * &(b / &(&a.square() + &b.square())),
+            (Fun::Atan2, true) => s * &(-&(a / &(&a.square() + &b.square()))),
             // ∂aᵇ = (b·aᵇ⁻¹, aᵇ·ln a)
-            (Fun::Pow, false) => &(s * b) * &a.pow(&(b - T::ONE)),
-            (Fun::Pow, true) => &(s * y) * &a.ln(),
+            (Fun::Pow, false) => s * &(b * &a.pow(&(b - T::ONE))),
+            (Fun::Pow, true) => s * &(y * &a.ln()),
         }
     }
 }
@@ -202,6 +203,10 @@ impl<T: Element> Op<T> for BinaryOp {
     }
     fn jvp(&self, x: &[Tensor<T>], y: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         let (a, b) = (&x[0], &x[1]);
+        if let (Fun::Sub, Some(ta), Some(tb)) = (self.0, &t[0], &t[1]) {
+            // One subtraction rather than a negation and an addition.
+            return Some(&ta.broadcast_to(y.shape()) - &tb.broadcast_to(y.shape()));
+        }
         let da = t[0].as_ref().map(|t| self.0.partial(a, b, y, t, false).broadcast_to(y.shape()));
         let db = t[1].as_ref().map(|t| self.0.partial(a, b, y, t, true).broadcast_to(y.shape()));
         super::sum_some([da, db])
@@ -220,6 +225,12 @@ impl<T: Element> Op<T> for BinaryOp {
             let t = t.reshape(&batched_aligned(n, x.shape(), rank));
             self.0.partial(a, b, y, &t, wrt_b).broadcast_to(&out)
         };
+        if let (Fun::Sub, Some(ta), Some(tb)) = (self.0, &t[0], &t[1]) {
+            let align = |t: &Tensor<T>, x: &Tensor<T>| {
+                t.reshape(&batched_aligned(n, x.shape(), rank)).broadcast_to(&out)
+            };
+            return Some(&align(ta, a) - &align(tb, b));
+        }
         let da = t[0].as_ref().map(|t| part(t, a, false));
         let db = t[1].as_ref().map(|t| part(t, b, true));
         super::sum_some([da, db])

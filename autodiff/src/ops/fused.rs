@@ -29,8 +29,8 @@ impl Backward {
     fn second<T: Element>(self, g: &Tensor<T>, v: &Tensor<T>, s: &Tensor<T>) -> Option<Tensor<T>> {
         let c = T::from_f64;
         match self.0 {
-            Kind::Tanh => Some(&(&(s * g) * v) * c(-2.0)),
-            Kind::Sigmoid => Some(&(s * g) * &(&(v * c(-2.0)) + T::ONE)),
+            Kind::Tanh => Some(s * &(&(g * v) * c(-2.0))),
+            Kind::Sigmoid => Some(s * &(g * &(&(v * c(-2.0)) + T::ONE))),
             Kind::Relu => None,
         }
     }

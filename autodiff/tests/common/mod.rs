@@ -3,6 +3,8 @@
 
 use autodiff::Tensor;
 
+pub mod cases;
+
 /// f64 machine epsilon (2⁻⁵²): one ulp of a number in [1, 2), so a result within `n` ulps
 /// of the exact value is within `n·EPS` of it relatively.
 pub const EPS: f64 = f64::EPSILON;

@@ -134,6 +134,9 @@ fn fd_hessian(f: impl Fn(&Tensor<f64>) -> Tensor<f64> + Copy, x: &Tensor<f64>) -
     h
 }
 
+/// A scalar function of a vector, as the Hessian cases are passed around.
+type Scalar<'a> = dyn Fn(&Tensor<f64>) -> Tensor<f64> + 'a;
+
 fn bench_hessians(c: &mut Criterion, quick: bool) {
     let mut g = c.benchmark_group("jac_hessian_t1");
     g.sampling_mode(criterion::SamplingMode::Flat);
@@ -144,7 +147,7 @@ fn bench_hessians(c: &mut Criterion, quick: bool) {
         let rosen_x = Tensor::from_vec((0..n).map(|i| if i % 2 == 0 { -1.2 } else { 1.0 }).collect(), &[n]);
         let mlp_x = Tensor::rand_uniform(&[n], -0.5, 0.5, 22);
         let mlp_loss = |w: &Tensor<f64>| mlp.loss(w);
-        let cases: [(&str, &dyn Fn(&Tensor<f64>) -> Tensor<f64>, &Tensor<f64>); 2] =
+        let cases: [(&str, &Scalar, &Tensor<f64>); 2] =
             [("rosenbrock", &rosenbrock, &rosen_x), ("mlp", &mlp_loss, &mlp_x)];
         for (name, f, x) in cases {
             let label = format!("{name},n={n}");

@@ -12,7 +12,7 @@ use kernels::Element;
 use crate::Tensor;
 use crate::backward::fill_zeros;
 use crate::engine::{Sweep, sweep};
-use crate::functional::{grad, jvp, make_dual, track, unpack, vjp};
+use crate::functional::{grad, grad_many, jvp, jvp_many, make_dual, track, unpack, vjp, vjp_many};
 use crate::mode;
 
 /// Basis vectors per pass when no chunk is given: enough to keep the batched kernels busy,
@@ -295,4 +295,111 @@ pub fn jacrev_many<T: Element>(f: impl Fn(&[Tensor<T>]) -> Tensor<T>, xs: &[Tens
             if r.is_empty() { Tensor::zeros(&shape) } else { Tensor::concat(&r, 0).reshape(&shape) }
         })
         .collect()
+}
+
+/// The gradients of `f` with respect to every input, flattened and joined into one vector.
+fn joined_grads<T: Element>(f: &impl Fn(&[Tensor<T>]) -> Tensor<T>, xs: &[Tensor<T>]) -> Tensor<T> {
+    let parts: Vec<Tensor<T>> = grad_many(f, xs).iter().map(|g| g.reshape(&[g.numel()])).collect();
+    Tensor::concat(&parts, 0)
+}
+
+/// Splits a joined vector (or the leading axis of `[Σnᵢ] ++ rest`) back into one tensor per
+/// input, shaped `inputᵢ.shape ++ rest`.
+fn split_joined<T: Element>(joined: &Tensor<T>, xs: &[Tensor<T>]) -> Vec<Tensor<T>> {
+    let rest = &joined.shape()[1..];
+    let mut at = 0;
+    xs.iter()
+        .map(|x| {
+            let n = x.numel();
+            at += n;
+            let shape: Vec<usize> = x.shape().iter().chain(rest).copied().collect();
+            joined.slice(0, at - n..at).reshape(&shape)
+        })
+        .collect()
+}
+
+/// [`hessian`] over several inputs: the blocks `H[i][j] = ∂²f/∂xᵢ∂xⱼ`, each shaped
+/// `xᵢ.shape ++ xⱼ.shape`, forward-over-reverse (one batched [`jacfwd`] of all the
+/// gradients per input j).
+///
+/// ```
+/// use autodiff::{hessian_many, Tensor};
+/// // f(a, b) = a²b: H = [[2b, 2a], [2a, 0]]
+/// let h = hessian_many(|v| (&v[0].square() * &v[1]).sum(), &[Tensor::scalar(3.0f64), Tensor::scalar(5.0)]);
+/// assert_eq!([h[0][0].item(), h[0][1].item(), h[1][0].item(), h[1][1].item()], [10.0, 6.0, 6.0, 0.0]);
+/// ```
+#[track_caller]
+pub fn hessian_many<T: Element>(
+    f: impl Fn(&[Tensor<T>]) -> Tensor<T>,
+    xs: &[Tensor<T>],
+) -> Vec<Vec<Tensor<T>>> {
+    let columns: Vec<Vec<Tensor<T>>> = (0..xs.len())
+        .map(|j| {
+            let jac = jacfwd(
+                |xj: &Tensor<T>| {
+                    let mut args = xs.to_vec();
+                    args[j] = xj.clone();
+                    joined_grads(&f, &args)
+                },
+                &xs[j],
+            );
+            split_joined(&jac, xs)
+        })
+        .collect();
+    // columns[j][i] is H[i][j].
+    (0..xs.len()).map(|i| (0..xs.len()).map(|j| columns[j][i].clone()).collect()).collect()
+}
+
+/// [`hvp`] over several inputs: `(H·v)ᵢ = Σⱼ ∂²f/∂xᵢ∂xⱼ · vⱼ`, one per input, from one
+/// gradient evaluation on dual tensors.
+///
+/// # Panics
+/// If the counts differ or a `vᵢ`'s shape differs from its input's.
+///
+/// ```
+/// use autodiff::{hvp_many, Tensor};
+/// // f(a, b) = a²b, H = [[2b, 2a], [2a, 0]] at (3, 5); H·(1, 1) = (16, 6)
+/// let hv = hvp_many(|v| (&v[0].square() * &v[1]).sum(), &[Tensor::scalar(3.0f64), Tensor::scalar(5.0)],
+///                   &[Tensor::scalar(1.0), Tensor::scalar(1.0)]);
+/// assert_eq!((hv[0].item(), hv[1].item()), (16.0, 6.0));
+/// ```
+#[track_caller]
+pub fn hvp_many<T: Element>(
+    f: impl Fn(&[Tensor<T>]) -> Tensor<T>,
+    xs: &[Tensor<T>],
+    vs: &[Tensor<T>],
+) -> Vec<Tensor<T>> {
+    let (_, joined) = jvp_many(|args| joined_grads(&f, args), xs, vs);
+    split_joined(&joined, xs)
+}
+
+/// [`vhp`] over several inputs: `(vᵀH)ⱼ = Σᵢ vᵢ · ∂²f/∂xᵢ∂xⱼ`, reverse-over-reverse.
+///
+/// # Panics
+/// If the counts differ or a `vᵢ`'s shape differs from its input's.
+///
+/// ```
+/// use autodiff::{vhp_many, Tensor};
+/// let vh = vhp_many(|v| (&v[0].square() * &v[1]).sum(), &[Tensor::scalar(3.0f64), Tensor::scalar(5.0)],
+///                   &[Tensor::scalar(1.0), Tensor::scalar(1.0)]);
+/// assert_eq!((vh[0].item(), vh[1].item()), (16.0, 6.0));
+/// ```
+#[track_caller]
+pub fn vhp_many<T: Element>(
+    f: impl Fn(&[Tensor<T>]) -> Tensor<T>,
+    xs: &[Tensor<T>],
+    vs: &[Tensor<T>],
+) -> Vec<Tensor<T>> {
+    assert!(xs.len() == vs.len(), "vhp: {} inputs but {} vectors", xs.len(), vs.len());
+    for (i, (x, v)) in xs.iter().zip(vs).enumerate() {
+        assert!(
+            x.shape() == v.shape(),
+            "vhp: vector {i} has shape {:?} but input {i} has shape {:?}",
+            v.shape(),
+            x.shape()
+        );
+    }
+    let (_, pullback) = vjp_many(|args| joined_grads(&f, args), xs);
+    let joined: Vec<Tensor<T>> = vs.iter().map(|v| v.reshape(&[v.numel()])).collect();
+    pullback(&Tensor::concat(&joined, 0))
 }

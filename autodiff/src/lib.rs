@@ -72,8 +72,8 @@ pub use functional::{
     Pullback, grad, grad_many, jvp, jvp_many, value_and_grad, value_and_grad_many, vjp, vjp_many,
 };
 pub use jacobian::{
-    DEFAULT_CHUNK, hessian, hessian_rev, hvp, jacfwd, jacfwd_chunked, jacfwd_many, jacrev, jacrev_chunked,
-    jacrev_many, vhp,
+    DEFAULT_CHUNK, hessian, hessian_many, hessian_rev, hvp, hvp_many, jacfwd, jacfwd_chunked, jacfwd_many,
+    jacrev, jacrev_chunked, jacrev_many, vhp, vhp_many,
 };
 pub use kernels::Element;
 pub use mode::{check_numerics, enable_grad, no_grad};

@@ -15,8 +15,8 @@
 mod common;
 
 use autodiff::{
-    DEFAULT_CHUNK, Op, Tensor, grad, hessian, hessian_rev, hvp, jacfwd, jacfwd_chunked, jacfwd_many, jacrev,
-    jacrev_chunked, jacrev_many, jvp, vhp, vjp,
+    DEFAULT_CHUNK, Op, Tensor, grad, hessian, hessian_many, hessian_rev, hvp, hvp_many, jacfwd,
+    jacfwd_chunked, jacfwd_many, jacrev, jacrev_chunked, jacrev_many, jvp, vhp, vhp_many, vjp,
 };
 use common::cases::cases;
 use common::{EPS, Rng, panic_msg, t};
@@ -530,4 +530,45 @@ fn nested_jacobians_on_every_op() {
             agree(&format!("{name}: {nest} vs fwd∘rev"), d, &base, RTOL2);
         }
     });
+}
+
+/// The multi-input Hessians equal the single-input Hessian of the same function of the
+/// joined inputs, block by block: f(a, b) = Σ w ⊙ sin(a·bᵀ) + Σ a³ with a [3], b [2]
+/// (broadcast product), so every block is non-zero and H_ab = H_baᵀ. The joined Hessian
+/// evaluates the same rules on the same values, so blocks agree to RTOL2 (module comment).
+#[test]
+fn multi_input_hessians() {
+    let mut rng = Rng::new(41);
+    let w = rng.tensor(&[3, 2], -1.0, 1.0);
+    let f = |v: &[Tf]| {
+        let outer = &v[0].reshape(&[3, 1]) * &v[1].reshape(&[1, 2]);
+        &(&w * &outer.sin()).sum() + &v[0].powi(3).sum()
+    };
+    let (a, b) = (rng.tensor(&[3], -1.0, 1.0), rng.tensor(&[2], -1.0, 1.0));
+    let joined = Tensor::concat(&[a.clone(), b.clone()], 0);
+    let g = |x: &Tf| f(&[x.slice(0, 0..3), x.slice(0, 3..5)]);
+    let h = hessian(g, &joined);
+    let blocks = hessian_many(f, &[a.clone(), b.clone()]);
+    let (ranges, shapes) = ([0..3, 3..5], [3usize, 2]);
+    for i in 0..2 {
+        for j in 0..2 {
+            let expect = h.slice(0, ranges[i].clone()).slice(1, ranges[j].clone());
+            assert_eq!(blocks[i][j].shape(), &[shapes[i], shapes[j]]);
+            agree(&format!("H[{i}][{j}]"), &blocks[i][j], &expect, RTOL2);
+        }
+    }
+    // H·v and vᵀ·H of the joined problem, split back per input.
+    let (va, vb) = (rng.tensor(&[3], -1.0, 1.0), rng.tensor(&[2], -1.0, 1.0));
+    let v = Tensor::concat(&[va.clone(), vb.clone()], 0);
+    let hv = hvp(g, &joined, &v);
+    let vh = vhp(g, &joined, &v);
+    let hv_many = hvp_many(f, &[a.clone(), b.clone()], &[va.clone(), vb.clone()]);
+    let vh_many = vhp_many(f, &[a, b], &[va, vb]);
+    for (i, r) in ranges.iter().enumerate() {
+        agree(&format!("(H·v)[{i}]"), &hv_many[i], &hv.slice(0, r.clone()), RTOL2);
+        agree(&format!("(vᵀH)[{i}]"), &vh_many[i], &vh.slice(0, r.clone()), RTOL2);
+    }
+    let msg =
+        panic_msg(|| vhp_many(f, &[t(&[1.0, 2.0, 3.0], &[3]), t(&[1.0, 2.0], &[2])], &[t(&[1.0], &[1])]));
+    assert!(msg.contains("2 inputs but 1 vectors"), "{msg}");
 }

@@ -100,14 +100,14 @@ impl Fun {
             // d ln(1 + eˣ) = σ(x)
             Fun::Softplus => s * &x.sigmoid(),
             // d x² = 2x
-            Fun::Square => s * &(x * c(2.0)),
+            Fun::Square => scaled(s, c(2.0), x.clone()),
             // d (1/x) = −1/x² = −y²
             Fun::Recip => s * &(-&y.square()),
             // d xⁿ = n·xⁿ⁻¹ (0 for n = 0)
             Fun::Powi(0) => s * T::ZERO,
-            Fun::Powi(n) => s * &(&x.powi(n - 1) * c(n as f64)),
+            Fun::Powi(n) => scaled(s, c(n as f64), x.powi(n - 1)),
             // d xᵖ = p·xᵖ⁻¹
-            Fun::Powf(p) => s * &(&x.powf(p - 1.0) * c(p)),
+            Fun::Powf(p) => scaled(s, c(p), x.powf(p - 1.0)),
         }
     }
 }
@@ -125,6 +125,23 @@ impl Fun {
             _ => self.scale(x, y, s),
         }
     }
+}
+
+/// `s·c·h` with the constant `c` folded into the cheaper of `s` and `h` (by [`weight`]):
+/// a batched tangent or a dual operand costs far more per op than a plain primal.
+fn scaled<T: Element>(s: &Tensor<T>, c: T, h: Tensor<T>) -> Tensor<T> {
+    if weight(s) > weight(&h) { s * &(&h * c) } else { &(s * c) * &h }
+}
+
+/// Elements an op on `t` touches: its own and, level by level, its tangents'.
+fn weight<T: Element>(t: &Tensor<T>) -> usize {
+    let mut n = t.numel();
+    let mut d = t.dual.as_deref();
+    while let Some(part) = d {
+        n += weight(&part.tangent);
+        d = part.lower.as_deref();
+    }
+    n
 }
 
 /// sign(x) ∈ {−1, 0, +1} (NaN stays NaN), a constant.

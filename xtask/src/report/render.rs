@@ -290,7 +290,8 @@ pub fn hessian_table(t: &jacobian::Tables, style: Style) -> Option<Table> {
 
 const CROSSOVER_TITLE: &str =
     "jacobians — forward vs reverse mode on a two-layer tanh network, f64, 1 thread";
-const HESSIAN_TITLE: &str = "hessians — exact (forward-over-reverse) vs Hessian-vector products vs central differences of the gradient, 1 thread";
+const HESSIAN_TITLE: &str = "hessians — exact (hessian: forward-over-reverse; hessian_rev: reverse-over-reverse) vs \
+                             Hessian-vector products vs central differences of the gradient, 1 thread";
 
 /// The machine and its limits, one fact per line.
 pub fn machine_lines(r: &Report) -> Vec<String> {

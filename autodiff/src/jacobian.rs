@@ -38,6 +38,11 @@ fn rows_to_jacobian<T: Element>(rows: &Tensor<T>, out: &[usize], input: &[usize]
 }
 
 #[track_caller]
+fn same_shape<T: Element>(what: &str, x: &Tensor<T>, v: &Tensor<T>) {
+    assert!(x.shape() == v.shape(), "{what}: v has shape {:?} but x has shape {:?}", v.shape(), x.shape());
+}
+
+#[track_caller]
 fn check_chunk(chunk: usize) {
     assert!(chunk > 0, "jacobian: the chunk size must be at least 1");
 }
@@ -207,6 +212,7 @@ pub fn hessian_rev<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T
 /// ```
 #[track_caller]
 pub fn hvp<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>, v: &Tensor<T>) -> Tensor<T> {
+    same_shape("hvp", x, v);
     jvp(|x: &Tensor<T>| grad(&f, x), x, v).1
 }
 
@@ -225,6 +231,7 @@ pub fn hvp<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>, v: &T
 /// ```
 #[track_caller]
 pub fn vhp<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>, v: &Tensor<T>) -> Tensor<T> {
+    same_shape("vhp", x, v);
     let (_, pullback) = vjp(|x: &Tensor<T>| grad(&f, x), x);
     pullback(v)
 }

@@ -571,4 +571,9 @@ fn multi_input_hessians() {
     let msg =
         panic_msg(|| vhp_many(f, &[t(&[1.0, 2.0, 3.0], &[3]), t(&[1.0, 2.0], &[2])], &[t(&[1.0], &[1])]));
     assert!(msg.contains("2 inputs but 1 vectors"), "{msg}");
+    let x = t(&[1.0, 2.0], &[2]);
+    let msg = panic_msg(|| hvp(|x: &Tf| x.sum(), &x, &t(&[1.0], &[1])));
+    assert!(msg.contains("hvp: v has shape [1] but x has shape [2]"), "{msg}");
+    let msg = panic_msg(|| vhp(|x: &Tf| x.sum(), &x, &t(&[1.0], &[1])));
+    assert!(msg.contains("vhp: v has shape [1] but x has shape [2]"), "{msg}");
 }

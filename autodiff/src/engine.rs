@@ -229,6 +229,12 @@ fn topo<T: Element>(roots: &[&Arc<Node<T>>], targets: Option<&AddrMap<usize>>) -
     t
 }
 
+/// The op nodes reachable from `root`, inputs before the ops that use them (leaves
+/// dropped): the order the forward pass recorded them in, up to ties.
+pub(crate) fn op_nodes<T: Element>(root: &Arc<Node<T>>) -> Vec<Arc<Node<T>>> {
+    topo(&[root], None).order.into_iter().filter(|n| !n.leaf).collect()
+}
+
 /// Adds a gradient contribution into `slot`: in place when the accumulated buffer is plain
 /// and unshared (the common first-order case), else by a (recorded, under `create_graph`)
 /// addition.

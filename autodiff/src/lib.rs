@@ -72,6 +72,7 @@ mod op;
 mod ops;
 mod shape;
 mod tensor;
+mod trace;
 
 pub use backward::gradients;
 pub use functional::{
@@ -85,6 +86,7 @@ pub use kernels::Element;
 pub use mode::{check_numerics, enable_grad, no_grad};
 pub use op::Op;
 pub use tensor::Tensor;
+pub use trace::{TracedOp, trace, trace_many};
 
 /// The README's Rust examples (the kernels' and the engine's), compiled and run as
 /// doctests so they cannot rot; here because this crate sees both.

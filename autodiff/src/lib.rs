@@ -87,9 +87,3 @@ pub use mode::{check_numerics, enable_grad, no_grad};
 pub use op::Op;
 pub use tensor::Tensor;
 pub use trace::{TracedOp, trace, trace_many};
-
-/// The README's Rust examples (the kernels' and the engine's), compiled and run as
-/// doctests so they cannot rot; here because this crate sees both.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

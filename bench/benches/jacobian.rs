@@ -24,6 +24,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use autodiff::{Element, Tensor, hessian, hessian_rev, hvp, jacfwd, jacrev, jvp, value_and_grad};
+use bench::SmallMlp;
 use criterion::{BenchmarkId, Criterion};
 
 const HIDDEN: usize = 64;
@@ -83,31 +84,6 @@ fn rosenbrock(x: &Tensor<f64>) -> Tensor<f64> {
     let pairs = x.reshape(&[x.numel() / 2, 2]);
     let (a, b) = (pairs.select(1, 0), pairs.select(1, 1));
     (&(&(&b - &a.square()).square() * 100.0) + &(1.0 - &a).square()).sum()
-}
-
-/// A small MLP's loss as a function of its flat weight vector.
-struct SmallMlp {
-    input: usize,
-    hidden: usize,
-    classes: usize,
-    x: Tensor<f64>,
-    labels: Vec<usize>,
-}
-
-impl SmallMlp {
-    fn new(input: usize, hidden: usize, classes: usize) -> SmallMlp {
-        let labels = (0..32).map(|i| i % classes).collect();
-        SmallMlp { input, hidden, classes, x: Tensor::rand_uniform(&[32, input], -1.0, 1.0, 21), labels }
-    }
-    fn weights(&self) -> usize {
-        self.input * self.hidden + self.hidden * self.classes
-    }
-    fn loss(&self, w: &Tensor<f64>) -> Tensor<f64> {
-        let k = self.input * self.hidden;
-        let w1 = w.slice(0, 0..k).reshape(&[self.input, self.hidden]);
-        let w2 = w.slice(0, k..w.numel()).reshape(&[self.hidden, self.classes]);
-        self.x.matmul(&w1).tanh().matmul(&w2).softmax_cross_entropy(&self.labels)
-    }
 }
 
 /// The Hessian by central differences of the gradient: column j is

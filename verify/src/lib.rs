@@ -51,6 +51,12 @@ pub use fd::FdSettings;
 pub use report::{Comparison, Culprit, Entry, Kink, Location, Report, Structural};
 pub use settings::{AUTO_FULL_LIMIT, Checker, FULL_RETRY_LIMIT, Mode, Tolerance};
 
+/// The README's Rust examples (the kernels', the engine's and the checker's), compiled and
+/// run as doctests so they cannot rot; here because this crate sees all three.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 /// [`Checker::check_grad`] with the default checker.
 ///
 /// # Panics

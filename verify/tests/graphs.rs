@@ -16,7 +16,7 @@ fn config(default: u32) -> Config {
     // common case, so the cap is generous rather than tight.
     Config {
         cases: cases(default),
-        max_global_rejects: 100 * cases(default),
+        max_global_rejects: cases(default).saturating_mul(100),
         failure_persistence: None,
         rng_seed: RngSeed::Fixed(common::seed()),
         ..Config::default()

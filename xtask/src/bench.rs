@@ -8,8 +8,11 @@
 //!    one process cannot measure both). Before each run the bench is asked for its
 //!    benchmark list (`-- --list`), so the report knows exactly which results this run
 //!    must have produced.
-//! 3. Reads criterion's JSON results written by this run, prints one table per gemm group,
-//!    one elementwise table and one autodiff table per thread setting, and writes
+//! 3. Reads criterion's JSON results written by this run, prints one table per gemm group
+//!    (and the gemm thread scaling), one elementwise table and one autodiff table per
+//!    thread setting, the jacobian suite's forward/reverse crossover and Hessian tables, and
+//!    the gradient-checking table of the verify suite (`verify::check_grad` fast and full
+//!    vs a plain central-difference gradient vs one `value_and_grad`), and writes
 //!    `<target>/bench-report/report.json` and `report.md`.
 
 use std::fs;
@@ -68,11 +71,15 @@ pub enum Suite {
     /// `bench/benches/jacobian.rs`: jacfwd vs jacrev, Hessians vs hvp vs finite
     /// differences, one thread.
     Jacobian,
+    /// `bench/benches/verify.rs`: `verify::check_grad` (fast and full) vs a plain
+    /// central-difference gradient vs one `value_and_grad`, one thread.
+    Verify,
 }
 
 impl Suite {
     /// Every suite, in run order.
-    pub const ALL: [Suite; 4] = [Suite::Gemm, Suite::Elementwise, Suite::Autodiff, Suite::Jacobian];
+    pub const ALL: [Suite; 5] =
+        [Suite::Gemm, Suite::Elementwise, Suite::Autodiff, Suite::Jacobian, Suite::Verify];
 
     /// The bench target's name.
     pub fn target(self) -> &'static str {
@@ -81,16 +88,18 @@ impl Suite {
             Suite::Elementwise => "elementwise",
             Suite::Autodiff => "autodiff",
             Suite::Jacobian => "jacobian",
+            Suite::Verify => "verify",
         }
     }
 
     /// The thread settings the suite is run with, in run order. Elementwise compares
     /// single-threaded loops (its peers have no threads) against the one-thread
-    /// bandwidth, so it runs on one thread only.
+    /// bandwidth, so it runs on one thread only; jacobian and verify compare ways of
+    /// computing the same thing and pin one thread themselves.
     pub fn settings(self) -> &'static [Threads] {
         match self {
             Suite::Gemm | Suite::Autodiff => &[Threads::One, Threads::All],
-            Suite::Elementwise | Suite::Jacobian => &[Threads::One],
+            Suite::Elementwise | Suite::Jacobian | Suite::Verify => &[Threads::One],
         }
     }
 }
@@ -248,7 +257,10 @@ mod tests {
 
     #[test]
     fn elementwise_suite_runs_its_own_target_on_one_thread() {
-        assert_eq!(Suite::ALL, [Suite::Gemm, Suite::Elementwise, Suite::Autodiff, Suite::Jacobian]);
+        assert_eq!(
+            Suite::ALL,
+            [Suite::Gemm, Suite::Elementwise, Suite::Autodiff, Suite::Jacobian, Suite::Verify]
+        );
         assert_eq!(Suite::Elementwise.settings(), [Threads::One]);
         assert_eq!(Suite::Gemm.settings(), [Threads::One, Threads::All]);
         let run = SuiteRun { suite: Suite::Elementwise, threads: Threads::One, all_threads: 2 };
@@ -264,5 +276,19 @@ mod tests {
         assert_eq!(Suite::from_str("elementwise", false), Ok(Suite::Elementwise));
         assert_eq!(Suite::from_str("gemm", false), Ok(Suite::Gemm));
         assert_eq!(Suite::from_str("autodiff", false), Ok(Suite::Autodiff));
+        assert_eq!(Suite::from_str("jacobian", false), Ok(Suite::Jacobian));
+        assert_eq!(Suite::from_str("verify", false), Ok(Suite::Verify));
+    }
+
+    #[test]
+    fn verify_suite_runs_its_own_target_on_one_thread() {
+        assert_eq!(Suite::Verify.target(), "verify");
+        assert_eq!(Suite::Verify.settings(), [Threads::One]);
+        let run = SuiteRun { suite: Suite::Verify, threads: Threads::One, all_threads: 2 };
+        let cmd = run.command(&args(false, None), Path::new("/t/criterion"), &["--list"]);
+        let argv: Vec<_> = cmd.get_args().collect();
+        assert_eq!(argv, ["bench", "-p", "bench", "--bench", "verify", "--", "ours", "--list"]);
+        assert_eq!(env(&cmd, THREADS_ENV), Some(Some(OsStr::new("1"))));
+        assert_eq!(env(&cmd, MATMUL_THREADS_ENV), Some(Some(OsStr::new("1"))));
     }
 }

@@ -3,12 +3,18 @@
 //! shell scripts, one module per subcommand, `$CARGO` spawned for every build.
 //!
 //! - `cargo xtask bench [SUITE] [--quick] [--filter REGEX] [--threads N]` measures the
-//!   machine's limits, runs the criterion suites (`gemm`, `elementwise`, `autodiff`),
-//!   prints one table per GEMM benchmark group (ours vs each peer vs the FMA peak), one
-//!   elementwise table (ours vs std vs wide vs the memory bandwidth), one autodiff table
-//!   per thread setting (the MLP vs its hand-written floor vs the FMA peak, and the
-//!   per-op overhead) and writes
-//!   `target/bench-report/report.{json,md}`. See [`bench`].
+//!   machine's limits, runs the criterion suites (`gemm`, `elementwise`, `autodiff`,
+//!   `jacobian`, `verify`), prints one table per GEMM benchmark group (ours vs each peer vs
+//!   the FMA peak), one elementwise table (ours vs std vs wide vs the memory bandwidth),
+//!   one autodiff table per thread setting (the MLP vs its hand-written floor vs the FMA
+//!   peak, and the per-op overhead), the jacobian tables (forward/reverse crossover,
+//!   Hessian costs) and the gradient-checking table (`verify::check_grad` vs a plain
+//!   central-difference gradient) and writes `target/bench-report/report.{json,md}`. See
+//!   [`bench`].
+//! - `cargo xtask verify [--cases N] [--seed S]` soaks the `verify` crate's random
+//!   expression-graph suite: `cargo test --release -p verify --test graphs` with
+//!   `VERIFY_CASES=N` (default 10 000: seconds on 2 cores once built, about a minute and a
+//!   half with a cold release build) and `VERIFY_SEED=S` (default 0). See [`verify`].
 //! - `cargo xtask ulp-sweep [--functions exp,ln] [--isa NAME]` runs all 2³² f32 inputs
 //!   through the f32 unary kernels against f64 references. See [`ulp_sweep`].
 
@@ -16,6 +22,7 @@ mod bench;
 mod limits;
 mod report;
 mod ulp_sweep;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -48,6 +55,10 @@ enum Cmd {
     /// Run every f32 input (all 2^32) through the f32 unary kernels and report the max ulp
     /// error against f64 references (minutes per function; not part of CI).
     UlpSweep(ulp_sweep::SweepArgs),
+    /// Soak the random expression-graph suite of the verify crate: `cargo test --release -p
+    /// verify --test graphs` with VERIFY_CASES=N and VERIFY_SEED=S (10 000 cases per
+    /// property: seconds on 2 cores, after a release build of about a minute).
+    Verify(verify::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +66,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Cmd::Bench(args) => bench::run(&args),
         Cmd::UlpSweep(args) => ulp_sweep::run(&args),
+        Cmd::Verify(args) => verify::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,13 +6,18 @@
 //! elementwise suite's groups (`ew_…`) into one table per thread setting (elements/s,
 //! ours / std and ours / wide, ours as % of the memory bandwidth), and [`render`] prints
 //! them (terminal tables, markdown, JSON); [`autodiff`] tabulates the engine's suite
-//! (`ad_…`: the MLP against its hand-written floor, and the per-op overhead). Plots would be one more renderer over [`Report`].
+//! (`ad_…`: the MLP against its hand-written floor, and the per-op overhead),
+//! [`jacobian`] the jacobian suite (`jac_…`: the forward/reverse crossover and the
+//! Hessian costs) and [`verify`] the gradient-checking suite (`verify_…`:
+//! `verify::check_grad` against a plain central-difference gradient). Plots would be one
+//! more renderer over [`Report`].
 
 pub mod autodiff;
 pub mod criterion;
 pub mod elementwise;
 pub mod jacobian;
 pub mod render;
+pub mod verify;
 
 use serde::Serialize;
 
@@ -205,6 +210,8 @@ pub struct Report {
     pub autodiff: Vec<autodiff::Table>,
     /// The jacobian suite: the forward/reverse crossover and the Hessian costs.
     pub jacobian: jacobian::Tables,
+    /// The gradient-checking suite: check_grad vs central differences vs one gradient.
+    pub verify: verify::Table,
     /// Thread scaling of ours, per element type with both thread settings measured.
     pub scaling: Vec<Scaling>,
     /// Why scaling is missing or partial, if it is.
@@ -343,8 +350,11 @@ impl Report {
         quick: bool,
         filter: Option<String>,
     ) -> Result<Report> {
+        let (ver, results): (Vec<&Measurement>, Vec<&Measurement>) =
+            results.iter().partition(|m| m.group_id.starts_with(verify::PREFIX));
+        let verify = verify::table(&ver);
         let (jac, results): (Vec<&Measurement>, Vec<&Measurement>) =
-            results.iter().partition(|m| m.group_id.starts_with(jacobian::PREFIX));
+            results.into_iter().partition(|m| m.group_id.starts_with(jacobian::PREFIX));
         let jacobian = jacobian::tables(&jac);
         let (ad, results): (Vec<&Measurement>, Vec<&Measurement>) =
             results.into_iter().partition(|m| m.group_id.starts_with(autodiff::PREFIX));
@@ -376,6 +386,7 @@ impl Report {
             elementwise,
             autodiff,
             jacobian,
+            verify,
             scaling,
             scaling_note,
         })

@@ -8,6 +8,7 @@ use comfy_table::{CellAlignment, Table, TableStyle, presets};
 use super::autodiff;
 use super::elementwise::{self, IMPLS as EW_IMPLS};
 use super::jacobian;
+use super::verify;
 use super::{GroupTable, LARGE_SQUARE, OURS, Report, SMALL_SQUARE_MAX, Scaling, Threads};
 use crate::Result;
 
@@ -288,6 +289,67 @@ pub fn hessian_table(t: &jacobian::Tables, style: Style) -> Option<Table> {
     Some(table)
 }
 
+/// The gradient-checking costs as a table; `None` if not measured.
+pub fn verify_table(t: &verify::Table, style: Style) -> Option<Table> {
+    if t.rows.is_empty() {
+        return None;
+    }
+    let header = [
+        "case",
+        "check_grad_fast µs",
+        "check_grad_full µs",
+        "central_fd µs",
+        "value_and_grad µs",
+        "fast / central_fd",
+        "full / central_fd",
+        "fast / value_and_grad",
+    ];
+    let mut table = new_table(style, header.map(String::from).to_vec());
+    for r in &t.rows {
+        table.add_row(vec![
+            r.case.clone(),
+            opt(r.check_grad_fast_ns, micros),
+            opt(r.check_grad_full_ns, micros),
+            opt(r.central_fd_ns, micros),
+            opt(r.value_and_grad_ns, micros),
+            opt(r.fast_over_fd, ratio),
+            opt(r.full_over_fd, ratio),
+            opt(r.fast_over_grad, ratio),
+        ]);
+    }
+    Some(table)
+}
+
+/// Title line of the gradient-checking table, flagged when a case lacks a function.
+pub fn verify_title(t: &verify::Table) -> String {
+    let title = "gradient checking — verify::check_grad (fast: 4 random projections; full: every entry) \
+                 vs a plain central-difference gradient, MLP loss, f64, 1 thread";
+    if t.is_complete() { title.to_owned() } else { format!("{title} — incomplete, see the summary") }
+}
+
+/// The summary lines naming what the gradient-checking table lacks or leaves out, if
+/// anything.
+fn verify_lines(t: &verify::Table) -> Vec<String> {
+    let mut lines = Vec::new();
+    if !t.is_complete() {
+        lines.push(format!(
+            "gradient checking table incomplete: every case needs {} (check the bench and any \
+             --filter): {}",
+            verify::FUNCTIONS.join(", "),
+            t.missing.join("; ")
+        ));
+    }
+    if !t.untabulated.is_empty() {
+        lines.push(format!(
+            "gradient checking results not in the table (only {} of {} are): {}",
+            verify::FUNCTIONS.join(", "),
+            verify::GROUP,
+            t.untabulated.join(", ")
+        ));
+    }
+    lines
+}
+
 const CROSSOVER_TITLE: &str =
     "jacobians — forward vs reverse mode on a two-layer tanh network, f64, 1 thread";
 const HESSIAN_TITLE: &str = "hessians — exact (hessian: forward-over-reverse; hessian_rev: reverse-over-reverse) vs \
@@ -364,6 +426,7 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
         }
     }
     lines.extend(autodiff_lines(r));
+    lines.extend(verify_lines(&r.verify));
     if let Some(note) = &r.scaling_note {
         lines.push(note.clone());
     }
@@ -395,6 +458,9 @@ pub fn terminal(r: &Report) -> String {
     }
     if let Some(t) = hessian_table(&r.jacobian, Style::Terminal) {
         out += &format!("\n{HESSIAN_TITLE}\n{t}\n");
+    }
+    if let Some(t) = verify_table(&r.verify, Style::Terminal) {
+        out += &format!("\n{}\n{t}\n", verify_title(&r.verify));
     }
     out += "\n";
     for line in summary_lines(r) {
@@ -431,6 +497,9 @@ pub fn markdown(r: &Report) -> String {
     }
     if let Some(t) = hessian_table(&r.jacobian, Style::Markdown) {
         out += &format!("\n## {HESSIAN_TITLE}\n\n{t}\n");
+    }
+    if let Some(t) = verify_table(&r.verify, Style::Markdown) {
+        out += &format!("\n## {}\n\n{t}\n", verify_title(&r.verify));
     }
     out += "\n## Summary\n\n";
     for line in summary_lines(r) {

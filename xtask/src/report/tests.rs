@@ -443,3 +443,180 @@ fn gemm_and_elementwise_in_one_report() {
     assert_eq!(json["elementwise"][0]["rows"][2]["op"], "add");
     assert_eq!(json["elementwise"][0]["rows"][2]["bytes"], 805_306_368);
 }
+
+// Gradient checking: the `verify_check_grad_t1` group of the fixture tree (tabulated in
+// its README), values in the order the bench registers them.
+
+/// The verify fixture ids, in the order the bench registers them.
+fn verify_expected() -> Vec<String> {
+    let mut ids = Vec::new();
+    for value in ["mlp,n=100", "mlp,n=1000"] {
+        for f in verify::FUNCTIONS {
+            ids.push(format!("verify_check_grad_t1/{f}/{value}"));
+        }
+    }
+    ids
+}
+
+fn verify_results() -> Vec<Measurement> {
+    collect(&fixtures().join("criterion"), UNIX_EPOCH, &verify_expected()).unwrap()
+}
+
+#[test]
+fn verify_rows_times_and_ratios() {
+    let r = Report::build(limits(), &verify_results(), None, false, None).unwrap();
+    assert!(r.groups.is_empty(), "no GEMM table from the verify group");
+    let t = &r.verify;
+    assert!(t.is_complete(), "{:?}", t.missing);
+    let cases: Vec<_> = t.rows.iter().map(|r| r.case.as_str()).collect();
+    assert_eq!(cases, ["mlp,n=100", "mlp,n=1000"]);
+    // n = 100: 40 / 500 / 200 / 10 µs → fast / fd 0.2, full / fd 2.5, fast / grad 4.
+    let small = &t.rows[0];
+    assert_eq!(
+        (small.check_grad_fast_ns, small.check_grad_full_ns, small.central_fd_ns, small.value_and_grad_ns),
+        (Some(40_000.0), Some(500_000.0), Some(200_000.0), Some(10_000.0))
+    );
+    assert!(close(small.fast_over_fd.unwrap(), 0.2));
+    assert!(close(small.full_over_fd.unwrap(), 2.5));
+    assert!(close(small.fast_over_grad.unwrap(), 4.0));
+    // n = 1000: 0.4 / 32 / 8 / 0.08 ms → 0.05, 4, 5.
+    let large = &t.rows[1];
+    assert!(close(large.fast_over_fd.unwrap(), 0.05));
+    assert!(close(large.full_over_fd.unwrap(), 4.0));
+    assert!(close(large.fast_over_grad.unwrap(), 5.0));
+}
+
+#[test]
+fn verify_table_in_terminal_markdown_and_json() {
+    let r = Report::build(limits(), &verify_results(), Some("abc1234".into()), false, None).unwrap();
+    let md = render::markdown(&r);
+    let term = render::terminal(&r);
+    for text in [&md, &term] {
+        assert!(text.contains("gradient checking — verify::check_grad"), "{text}");
+        assert!(text.contains("MLP loss, f64, 1 thread"), "{text}");
+        assert!(!text.contains("incomplete"), "{text}");
+        // n = 1000: full mode 32 000 µs, its ratios 0.05×, 4.00×, 5.00×.
+        assert!(text.contains("32000") && text.contains("0.05×") && text.contains("5.00×"), "{text}");
+    }
+    assert!(md.contains("\n## gradient checking — "), "{md}");
+    assert!(
+        md.lines().any(|l| l.starts_with("| case")
+            && l.contains("fast / central_fd")
+            && l.contains("full / central_fd")
+            && l.contains("fast / value_and_grad")),
+        "{md}"
+    );
+    let table = render::verify_table(&r.verify, Style::Markdown).unwrap().to_string();
+    let n100 = table.lines().find(|l| l.contains("mlp,n=100 ")).unwrap();
+    let cells: Vec<_> = n100.split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(cells, ["mlp,n=100", "40.0", "500", "200", "10.0", "0.20×", "2.50×", "4.00×"]);
+    let json: serde_json::Value = serde_json::from_str(&render::json(&r).unwrap()).unwrap();
+    assert_eq!(json["verify"]["rows"][1]["case"], "mlp,n=1000");
+    assert_eq!(json["verify"]["rows"][1]["central_fd_ns"], 8_000_000.0);
+    assert_eq!(json["verify"]["rows"][0]["full_over_fd"], 2.5);
+    assert_eq!(json["verify"]["missing"], serde_json::json!([]));
+    assert_eq!(json["verify"]["untabulated"], serde_json::json!([]));
+}
+
+#[test]
+fn verify_results_without_a_column_are_named() {
+    // A function the table does not know and a second verify group: the table is built
+    // from the rest, and the others are listed rather than dropped.
+    let mut results = verify_results();
+    let mut extra = results[0].clone();
+    extra.function_id = Some("check_grad_auto".into());
+    extra.full_id = "verify_check_grad_t1/check_grad_auto/mlp,n=100".into();
+    let mut other = results[0].clone();
+    other.group_id = "verify_check_hessian_t1".into();
+    other.full_id = "verify_check_hessian_t1/check_grad_fast/mlp,n=100".into();
+    results.extend([extra, other]);
+    let r = Report::build(limits(), &results, None, false, None).unwrap();
+    assert!(r.verify.is_complete());
+    assert_eq!(r.verify.rows.len(), 2);
+    assert!(r.groups.is_empty());
+    assert_eq!(
+        r.verify.untabulated,
+        [
+            "verify_check_grad_t1/check_grad_auto/mlp,n=100",
+            "verify_check_hessian_t1/check_grad_fast/mlp,n=100"
+        ]
+    );
+    let term = render::terminal(&r);
+    assert!(
+        term.contains(
+            "gradient checking results not in the table (only check_grad_fast, check_grad_full, \
+             central_fd, value_and_grad of verify_check_grad_t1 are): \
+             verify_check_grad_t1/check_grad_auto/mlp,n=100, verify_check_hessian_t1/"
+        ),
+        "{term}"
+    );
+}
+
+#[test]
+fn verify_missing_functions_are_shown_as_missing() {
+    // As under `--filter check_grad`: no central_fd at n = 1000, and no value_and_grad at
+    // either size. The rows stay, with placeholders and only the ratios they can give, and
+    // the table says it is incomplete and what it lacks.
+    let results: Vec<Measurement> = verify_results()
+        .into_iter()
+        .filter(|m| {
+            m.full_id != "verify_check_grad_t1/central_fd/mlp,n=1000"
+                && m.function_id.as_deref() != Some("value_and_grad")
+        })
+        .collect();
+    let r = Report::build(limits(), &results, None, false, None).unwrap();
+    let t = &r.verify;
+    assert!(!t.is_complete());
+    assert_eq!(
+        t.missing,
+        ["mlp,n=100: no result for value_and_grad", "mlp,n=1000: no result for central_fd, value_and_grad"]
+    );
+    let (small, large) = (&t.rows[0], &t.rows[1]);
+    assert!(close(small.fast_over_fd.unwrap(), 0.2) && close(small.full_over_fd.unwrap(), 2.5));
+    assert_eq!((small.value_and_grad_ns, small.fast_over_grad), (None, None));
+    assert_eq!((large.central_fd_ns, large.fast_over_fd, large.full_over_fd), (None, None, None));
+    assert_eq!(large.check_grad_full_ns, Some(32_000_000.0));
+
+    let table = render::verify_table(t, Style::Markdown).unwrap().to_string();
+    let n1000 = table.lines().find(|l| l.contains("mlp,n=1000")).unwrap();
+    let cells: Vec<_> = n1000.split('|').map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(cells, ["mlp,n=1000", "400", "32000", "—", "—", "—", "—", "—"]);
+    for text in [render::markdown(&r), render::terminal(&r)] {
+        assert!(text.contains("1 thread — incomplete, see the summary"), "{text}");
+        assert!(
+            text.contains(
+                "gradient checking table incomplete: every case needs check_grad_fast, check_grad_full, \
+                 central_fd, value_and_grad (check the bench and any --filter): mlp,n=100: no result \
+                 for value_and_grad; mlp,n=1000: no result for central_fd, value_and_grad"
+            ),
+            "{text}"
+        );
+    }
+    let json: serde_json::Value = serde_json::from_str(&render::json(&r).unwrap()).unwrap();
+    assert_eq!(json["verify"]["missing"][1], "mlp,n=1000: no result for central_fd, value_and_grad");
+    assert_eq!(json["verify"]["rows"][1]["central_fd_ns"], serde_json::Value::Null);
+}
+
+#[test]
+fn no_verify_results_no_verify_table() {
+    let r = report();
+    assert_eq!(r.verify, verify::Table::default());
+    assert!(render::verify_table(&r.verify, Style::Terminal).is_none());
+    assert!(!render::terminal(&r).contains("gradient checking"));
+    assert!(!render::markdown(&r).contains("gradient checking"));
+}
+
+#[test]
+fn verify_beside_the_other_suites() {
+    // The verify group goes to its own table only, whatever runs beside it.
+    let mut results = collect(&fixtures().join("criterion"), UNIX_EPOCH, &expected()).unwrap();
+    results.extend(ew_results());
+    results.extend(verify_results());
+    let r = Report::build(limits(), &results, Some("abc1234".into()), false, None).unwrap();
+    let ids: Vec<_> = r.groups.iter().map(|g| g.group.as_str()).collect();
+    assert_eq!(ids, ["gemm_f32_t1", "gemm_f64_t1", "gemm_f32_tall"]);
+    assert_eq!(r.elementwise[0].rows.len(), 3);
+    assert_eq!(r.verify.rows.len(), 2);
+    let term = render::terminal(&r);
+    assert!(term.contains("0.80× (faer)") && term.contains("2.50×"), "{term}");
+}

@@ -19,7 +19,7 @@ use crate::op::Op;
 /// let x = Tensor::from_vec(vec![1.0f64, 2.0], &[2]);
 /// let (y, ops) = trace(|x| (x * x).sin().sum(), &x);
 /// let names: Vec<&str> = ops.iter().map(|o| o.name()).collect();
-/// assert_eq!(names, ["mul", "sin", "sum"]);
+/// assert_eq!(names, ["mul", "sin", "sum_to"]); // `sum()` is `sum_to` the empty shape
 /// assert_eq!(ops[1].inputs()[0].to_vec(), [1.0, 4.0]);
 /// // The traced `sin`, run again on other values:
 /// assert_eq!(ops[1].apply(&[Tensor::scalar(0.0)]).item(), 0.0);

@@ -158,3 +158,23 @@ fn the_rendered_report_names_what_failed_and_where() {
     let e3 = 3f64.exp();
     assert!((w.expected - e3 / 2.0).abs() < 1e-9 * e3 && (w.got - e3 / 4.0).abs() < 1e-12 * e3, "{r}");
 }
+
+#[test]
+fn bad_input_is_named_not_hidden() {
+    // A value that is NaN at the point (ln of a negative entry): a named structural failure.
+    let r = check_grad(|x: &Tensor<f64>| x.ln().sum(), &Tensor::from_vec(vec![-1.0, 2.0], &[2]));
+    let s = r.structural.iter().find(|s| s.name == "value is finite at the point").unwrap();
+    assert!(!s.passed && s.detail.contains("NaN"), "{r}");
+    // A NaN input is named as the cause.
+    let r = check_grad(|x: &Tensor<f64>| x.exp().sum(), &Tensor::from_vec(vec![1.0, f64::NAN], &[2]));
+    let s = r.structural.iter().find(|s| s.name == "value is finite at the point").unwrap();
+    assert!(!s.passed && s.detail.contains("input entry 1 is NaN"), "{r}");
+    // Zero-size input: nothing to compare, said so; passes.
+    let r = check_grad(|x: &Tensor<f64>| x.sum(), &Tensor::zeros(&[0]));
+    assert!(r.passed() && r.notes.iter().any(|n| n.contains("nothing to compare")), "{r}");
+    // Inputs that carry a graph or a tangent are checked as their values.
+    let tracked = Tensor::from_vec(vec![1.0, 2.0], &[2]).requires_grad();
+    assert!(check_grad(|x: &Tensor<f64>| x.exp().sum(), &tracked).passed());
+    let (dual, _) = autodiff::jvp(|x: &Tensor<f64>| x.exp(), &Tensor::scalar(1.0), &Tensor::scalar(1.0));
+    assert!(check_grad(|x: &Tensor<f64>| x.exp().sum(), &dual).passed());
+}

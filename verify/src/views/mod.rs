@@ -229,6 +229,24 @@ pub(crate) fn run<T: Element>(spec: &Spec<T>, ck: &Checker) -> Part {
     };
     let mode = ck.resolve(ctx.n());
     part.mode = Some(mode);
+    if ctx.n() == 0 || ctx.m() == 0 {
+        part.notes.push(format!("nothing to compare: {} input entries, {} output entries", ctx.n(), ctx.m()));
+    }
+    // A value that is not finite at the point makes every comparison moot: say so first.
+    let bad = ctx.f0.iter().position(|v| !v.is_finite());
+    part.structural.push(Structural {
+        name: format!("{}value is finite at the point", spec.group),
+        passed: bad.is_none(),
+        detail: bad.map_or_else(String::new, |k| {
+            let input_bad = ctx.x0.iter().position(|v| !v.is_finite());
+            format!(
+                "output entry {:?} is {}{}",
+                unravel(k, &ctx.out_shape),
+                ctx.f0[k],
+                input_bad.map_or_else(String::new, |j| format!(" (input entry {j} is {})", ctx.x0[j]))
+            )
+        }),
+    });
     structural(&ctx, &y, &mut part);
     match mode {
         Mode::Fast { probes } => {

@@ -23,13 +23,15 @@
 //! `sum_rows`, `sum_cols`. std's softplus is `x.max(0) + (-|x|).exp().ln_1p()`; wide uses
 //! its own `sin_cos`, `atan2`, `powf_simd`, `ln_1p`, else composes from its `exp`, `ln`,
 //! `tanh` and `sqrt` (divisions are real divisions, never wide's approximate `recip`).
-//! These run at 16 Ki elements only, on a short budget (about a minute for all of them),
-//! unless `NUMCORE_BENCH_FULL=1`, which adds their 32 Mi rows (several more minutes).
+//! These run only with `NUMCORE_BENCH_FULL=1` (`cargo xtask bench --full`), at both sizes:
+//! at 16 Ki on a short budget (about a minute for all of them), at 32 Mi several minutes
+//! more.
 //!
 //! `NUMCORE_BENCH_THREADS` (`1`, the default, or `all`) sets the threads of ours (the
 //! others always run on one); `cargo xtask bench` runs this suite with `1` only.
 //! `NUMCORE_BENCH_QUICK=1` keeps 16 Ki elements and the ops exp, add and sum (a smoke run,
-//! none of the further ops). `NUMCORE_BENCH_FULL=1` runs the further ops at 32 Mi too.
+//! none of the further ops). Without either, the ops with targets run at both sizes (the
+//! default of `cargo xtask bench`); `NUMCORE_BENCH_FULL=1` adds the further ops.
 //!
 //! Groups `ew_{f32,f64}_{op}_{t1,tall}` (the thread suffix as in `gemm.rs`, so the two
 //! settings never overwrite each other's results), functions `ours` / `std` / `wide`,
@@ -122,7 +124,7 @@ impl Op {
     ];
     /// The ops of a quick run: one per class.
     const QUICK: [Op; 3] = [Op::Exp, Op::Add, Op::Sum];
-    /// The further ops: 16 Ki only (32 Mi with `NUMCORE_BENCH_FULL=1`), on a short budget.
+    /// The further ops: only with `NUMCORE_BENCH_FULL=1`, on a short budget at 16 Ki.
     const EXTRA: [Op; 31] = [
         Op::Sin,
         Op::Cos,
@@ -477,12 +479,15 @@ fn bench_size<T: Elem>(group: &mut BenchmarkGroup<'_, WallTime>, op: Op, bufs: &
     }
 }
 
-/// Runs the suite for `T`: `quick` keeps [`Op::QUICK`] at 16 Ki; otherwise every op, the
-/// further ops ([`Op::EXTRA`]) at 32 Mi only if `full`.
+/// Runs the suite for `T`: `quick` keeps [`Op::QUICK`] at 16 Ki; otherwise the ops with
+/// targets ([`Op::ALL`]) at both sizes, and if `full` the further ops ([`Op::EXTRA`]) too.
 fn bench_type<T: Elem>(c: &mut Criterion, tag: &str, quick: bool, full: bool) {
     let sizes: &[usize] = if quick { &[SMALL] } else { &[SMALL, LARGE] };
-    let ops: Vec<Op> =
-        if quick { Op::QUICK.to_vec() } else { Op::ALL.iter().chain(&Op::EXTRA).copied().collect() };
+    let ops: Vec<Op> = match (quick, full) {
+        (true, _) => Op::QUICK.to_vec(),
+        (false, false) => Op::ALL.to_vec(),
+        (false, true) => Op::ALL.iter().chain(&Op::EXTRA).copied().collect(),
+    };
     // Zero-filled by the allocator: the pages are first touched by a fill (see
     // `bench_size`), never in a timed call.
     let mut bufs: Vec<Bufs<T>> = sizes
@@ -505,16 +510,16 @@ fn bench_type<T: Elem>(c: &mut Criterion, tag: &str, quick: bool, full: bool) {
         }
         for b in &mut bufs {
             if b.x.len() > SMALL {
-                if extra && !full {
-                    continue;
-                }
                 // One call on 32 Mi elements takes 5 to 500 ms: ten samples of flat
-                // sampling bound each benchmark to about a second (or ten calls).
+                // sampling bound each benchmark to about a second (or ten calls) with
+                // `full`, to about 0.6 s by default (the buffers are already faulted in
+                // and filled, so a short warm-up suffices).
+                let (warm, measure) = if full { (300, 700) } else { (100, 500) };
                 group
                     .sample_size(10)
                     .sampling_mode(SamplingMode::Flat)
-                    .warm_up_time(Duration::from_millis(300))
-                    .measurement_time(Duration::from_millis(700));
+                    .warm_up_time(Duration::from_millis(warm))
+                    .measurement_time(Duration::from_millis(measure));
             }
             bench_size(&mut group, op, b);
         }

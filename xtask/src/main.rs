@@ -2,15 +2,16 @@
 //! `.cargo/config.toml`), in the style of matklad's cargo-xtask: plain Rust instead of
 //! shell scripts, one module per subcommand, `$CARGO` spawned for every build.
 //!
-//! - `cargo xtask bench [SUITE] [--quick] [--filter REGEX] [--threads N]` measures the
-//!   machine's limits, runs the criterion suites (`gemm`, `elementwise`, `autodiff`,
-//!   `jacobian`, `verify`), prints one table per GEMM benchmark group (ours vs each peer vs
-//!   the FMA peak), one elementwise table (ours vs std vs wide vs the memory bandwidth),
-//!   one autodiff table per thread setting (the MLP vs its hand-written floor vs the FMA
-//!   peak, and the per-op overhead), the jacobian tables (forward/reverse crossover,
-//!   Hessian costs) and the gradient-checking table (`verify::check_grad` vs a plain
-//!   central-difference gradient) and writes `target/bench-report/report.{json,md}`. See
-//!   [`bench`].
+//! - `cargo xtask bench [SUITE] [--quick | --full] [--filter REGEX] [--threads N]
+//!   [--save-baseline NAME | --baseline NAME]` measures the machine's limits, runs the
+//!   criterion suites (`gemm`, `elementwise`, `autodiff`, `jacobian`, `verify`), prints one
+//!   table per GEMM benchmark group (ours vs each peer vs the FMA peak), one elementwise
+//!   table (ours vs std vs wide vs the memory bandwidth), one autodiff table per thread
+//!   setting (the MLP vs its hand-written floor vs the FMA peak, and the per-op overhead),
+//!   the jacobian tables (forward/reverse crossover, Hessian costs), the gradient-checking
+//!   table (`verify::check_grad` vs a plain central-difference gradient) and, against a
+//!   saved criterion baseline, a regression table; writes
+//!   `target/bench-report/report.{json,md}` and SVG plots. See [`bench`].
 //! - `cargo xtask verify [--cases N] [--seed S]` soaks the `verify` crate's random
 //!   expression-graph suite: `cargo test --release -p verify --test graphs` with
 //!   `VERIFY_CASES=N` (default 10 000: seconds on 2 cores once built, about a minute and a

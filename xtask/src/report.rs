@@ -9,13 +9,17 @@
 //! (`ad_…`: the MLP against its hand-written floor, and the per-op overhead),
 //! [`jacobian`] the jacobian suite (`jac_…`: the forward/reverse crossover and the
 //! Hessian costs) and [`verify`] the gradient-checking suite (`verify_…`:
-//! `verify::check_grad` against a plain central-difference gradient). Plots would be one
-//! more renderer over [`Report`].
+//! `verify::check_grad` against a plain central-difference gradient); [`plot`] draws the
+//! SVG plots (GEMM GFLOP/s against n with the FMA peak, elementwise GB/s with the
+//! bandwidth, the jacobian crossover) and [`regression`] compares a run with a saved
+//! criterion baseline.
 
 pub mod autodiff;
 pub mod criterion;
 pub mod elementwise;
 pub mod jacobian;
+pub mod plot;
+pub mod regression;
 pub mod render;
 pub mod verify;
 
@@ -200,6 +204,8 @@ pub struct Report {
     pub git_commit: Option<String>,
     /// Whether the run used `--quick` (figures are then rough).
     pub quick: bool,
+    /// Whether the run used `--full` (the long size lists and measurements).
+    pub full: bool,
     /// The `--filter` regex, if any.
     pub filter: Option<String>,
     /// One table per GEMM group, in the order the groups ran.
@@ -216,6 +222,9 @@ pub struct Report {
     pub scaling: Vec<Scaling>,
     /// Why scaling is missing or partial, if it is.
     pub scaling_note: Option<String>,
+    /// This run against a saved criterion baseline (`--baseline NAME`), if asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regression: Option<regression::Table>,
 }
 
 /// Splits a group id `gemm_f32_t1` into `("f32", Threads::One)`.
@@ -381,6 +390,7 @@ impl Report {
             limits,
             git_commit,
             quick,
+            full: false,
             filter,
             groups,
             elementwise,
@@ -389,6 +399,7 @@ impl Report {
             verify,
             scaling,
             scaling_note,
+            regression: None,
         })
     }
 }

@@ -125,8 +125,9 @@ fn read_result(dir: &Path) -> Result<Found> {
     })
 }
 
-/// Every result under `home`: each `new/` directory holding a `benchmark.json`.
-fn walk(home: &Path, out: &mut Vec<Found>) -> Result<()> {
+/// Every result under `home`: each directory named `leaf` (`new` for the latest results,
+/// a baseline's name for a saved baseline) holding a `benchmark.json`.
+fn walk(home: &Path, leaf: &str, out: &mut Vec<Found>) -> Result<()> {
     let entries = fs::read_dir(home).map_err(|e| format!("{}: {e}", home.display()))?;
     for entry in entries {
         let entry = entry?;
@@ -134,10 +135,10 @@ fn walk(home: &Path, out: &mut Vec<Found>) -> Result<()> {
             continue;
         }
         let path = entry.path();
-        if entry.file_name() == "new" && path.join("benchmark.json").is_file() {
+        if entry.file_name() == leaf && path.join("benchmark.json").is_file() {
             out.push(read_result(&path)?);
         } else if entry.file_name() != "report" {
-            walk(&path, out)?;
+            walk(&path, leaf, out)?;
         }
     }
     Ok(())
@@ -152,7 +153,7 @@ fn walk(home: &Path, out: &mut Vec<Found>) -> Result<()> {
 pub fn collect(home: &Path, since: SystemTime, expected: &[String]) -> Result<Vec<Measurement>> {
     let mut found = Vec::new();
     if home.is_dir() {
-        walk(home, &mut found)?;
+        walk(home, "new", &mut found)?;
     }
     let mut fresh: HashMap<&str, &Found> = HashMap::new();
     let mut stale: HashMap<&str, &Found> = HashMap::new();
@@ -178,6 +179,63 @@ pub fn collect(home: &Path, since: SystemTime, expected: &[String]) -> Result<Ve
         }
     }
     if missing.is_empty() { Ok(out) } else { Err(missing.join("\n").into()) }
+}
+
+/// Directory names criterion itself uses beside a benchmark's baselines: never a
+/// baseline name (`base` is criterion's default baseline, the previous run, and is
+/// allowed).
+pub const RESERVED_BASELINES: [&str; 3] = ["new", "change", "report"];
+
+/// Whether `name` can be a criterion baseline this tool reads back: one plain directory
+/// name, not one of [`RESERVED_BASELINES`].
+pub fn valid_baseline_name(name: &str) -> bool {
+    !name.is_empty()
+        && !RESERVED_BASELINES.contains(&name)
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+}
+
+/// The results saved under the baseline `name` (criterion's `--save-baseline NAME`:
+/// `<group>/<function>/<value>/<name>/`) of the benchmarks named in `expected`, in that
+/// order. A baseline is old by design, so no freshness is required.
+///
+/// # Errors
+/// If a baseline result cannot be read, or if any expected benchmark has none; the
+/// message names every such benchmark, one per line.
+pub fn collect_baseline(home: &Path, name: &str, expected: &[String]) -> Result<Vec<Measurement>> {
+    let mut found = Vec::new();
+    if home.is_dir() {
+        walk(home, name, &mut found)?;
+    }
+    let mut by_id: HashMap<&str, &Found> = HashMap::new();
+    for f in &found {
+        let slot = by_id.entry(f.measurement.full_id.as_str()).or_insert(f);
+        if f.written > slot.written {
+            *slot = f;
+        }
+    }
+    let mut missing = Vec::new();
+    let mut out = Vec::with_capacity(expected.len());
+    for id in expected {
+        match by_id.get(id.as_str()) {
+            Some(f) => out.push(f.measurement.clone()),
+            None => missing.push(id.as_str()),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    Err(format!(
+        "baseline {name:?} lacks {} of the {} benchmarks this run measures (save it with `cargo \
+         xtask bench --save-baseline {name}` over the same suites, flags and filter; baselines live \
+         under {}):\n{}",
+        missing.len(),
+        expected.len(),
+        home.display(),
+        missing.join("\n")
+    )
+    .into())
 }
 
 /// The benchmark ids in the output of a criterion bench run with `--list`

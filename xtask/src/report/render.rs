@@ -2,12 +2,16 @@
 //!
 //! The terminal and markdown outputs are built from the same tables (comfy-table, with
 //! a box-drawing or a markdown style) and the same summary lines, so they never disagree.
+//! The markdown links the SVG plots of [`plot::plots`] (written beside it by the caller)
+//! under the sections they illustrate.
 
 use comfy_table::{CellAlignment, Table, TableStyle, presets};
 
 use super::autodiff;
 use super::elementwise::{self, IMPLS as EW_IMPLS};
 use super::jacobian;
+use super::plot::{self, Section};
+use super::regression::{self, Verdict};
 use super::verify;
 use super::{GroupTable, LARGE_SQUARE, OURS, Report, SMALL_SQUARE_MAX, Scaling, Threads};
 use crate::Result;
@@ -53,7 +57,7 @@ fn bytes(b: u64) -> String {
 }
 
 /// An element count in the largest binary unit that divides it (`16 Ki`, `32 Mi`).
-fn count(n: u64) -> String {
+pub fn count(n: u64) -> String {
     match n {
         n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} Mi", n >> 20),
         n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} Ki", n >> 10),
@@ -350,6 +354,50 @@ fn verify_lines(t: &verify::Table) -> Vec<String> {
     lines
 }
 
+/// A time per iteration in the unit that keeps it between 1 and 1000.
+fn duration(ns: f64) -> String {
+    match ns {
+        ns if ns >= 1e9 => format!("{} s", gelem(ns / 1e9)),
+        ns if ns >= 1e6 => format!("{} ms", gelem(ns / 1e6)),
+        ns if ns >= 1e3 => format!("{} µs", gelem(ns / 1e3)),
+        ns => format!("{} ns", gelem(ns)),
+    }
+}
+
+/// Title line of the regression table.
+pub fn regression_title(t: &regression::Table) -> String {
+    format!(
+        "regression — this run against baseline {:?}: median time per iteration, flagged beyond \
+         ±{}% (shared machines drift by about ±10%)",
+        t.baseline, t.threshold_pct
+    )
+}
+
+/// The regression table: benchmark, baseline and current median, change, verdict.
+pub fn regression_table(t: &regression::Table, style: Style) -> Table {
+    let header = ["benchmark", "baseline", "this run", "change", "flag"];
+    let mut table = new_table(style, header.map(String::from).to_vec());
+    for r in &t.rows {
+        table.add_row(vec![
+            r.id.clone(),
+            duration(r.baseline_ns),
+            duration(r.current_ns),
+            format!("{:+.1}%", r.change_pct),
+            match r.verdict {
+                Verdict::Slower => "SLOWER".to_owned(),
+                Verdict::Faster => "faster".to_owned(),
+                Verdict::Within => String::new(),
+            },
+        ]);
+    }
+    table
+}
+
+/// Markdown image links to the plots of one section, each on its own paragraph.
+fn plot_links(plots: &[plot::Plot], section: Section) -> String {
+    plots.iter().filter(|p| p.section == section).map(|p| format!("\n![{}]({})\n", p.title, p.file)).collect()
+}
+
 const CROSSOVER_TITLE: &str =
     "jacobians — forward vs reverse mode on a two-layer tanh network, f64, 1 thread";
 const HESSIAN_TITLE: &str = "hessians — exact (hessian: forward-over-reverse; hessian_rev: reverse-over-reverse) vs \
@@ -385,6 +433,9 @@ pub fn machine_lines(r: &Report) -> Vec<String> {
     }
     if r.quick || l.quick {
         lines.push("quick run: short measurements, figures are rough".to_owned());
+    }
+    if r.full {
+        lines.push("full run: the long size lists and measurements (--full)".to_owned());
     }
     lines
 }
@@ -430,6 +481,9 @@ pub fn summary_lines(r: &Report) -> Vec<String> {
     if let Some(note) = &r.scaling_note {
         lines.push(note.clone());
     }
+    if let Some(t) = &r.regression {
+        lines.push(t.summary());
+    }
     lines
 }
 
@@ -462,6 +516,9 @@ pub fn terminal(r: &Report) -> String {
     if let Some(t) = verify_table(&r.verify, Style::Terminal) {
         out += &format!("\n{}\n{t}\n", verify_title(&r.verify));
     }
+    if let Some(t) = &r.regression {
+        out += &format!("\n{}\n{}\n", regression_title(t), regression_table(t, Style::Terminal));
+    }
     out += "\n";
     for line in summary_lines(r) {
         out += &format!("{line}\n");
@@ -469,8 +526,10 @@ pub fn terminal(r: &Report) -> String {
     out
 }
 
-/// The whole report as a markdown document.
+/// The whole report as a markdown document, linking the plots of [`plot::plots`] by
+/// file name (relative: the plots are written beside `report.md`).
 pub fn markdown(r: &Report) -> String {
+    let plots = plot::plots(r);
     let mut out = String::from("# Benchmark report\n\n## Machine\n\n");
     for line in machine_lines(r) {
         out += &format!("- {line}\n");
@@ -478,6 +537,7 @@ pub fn markdown(r: &Report) -> String {
     for g in &r.groups {
         out += &format!("\n## {}\n\n{}\n", group_title(g, r.limits.threads), group_table(g, Style::Markdown));
     }
+    out += &plot_links(&plots, Section::Gemm);
     if let Some(t) = scaling_table(&r.scaling, Style::Markdown) {
         out += &format!("\n## Thread scaling — {OURS}, all threads / 1 thread\n\n{t}\n");
     }
@@ -485,6 +545,7 @@ pub fn markdown(r: &Report) -> String {
         let title = elementwise_title(t, r.limits.threads);
         out += &format!("\n## {title}\n\n{}\n", elementwise_table(t, Style::Markdown));
     }
+    out += &plot_links(&plots, Section::Elementwise);
     for t in &r.autodiff {
         out += &format!(
             "\n## {}\n\n{}\n",
@@ -495,11 +556,15 @@ pub fn markdown(r: &Report) -> String {
     if let Some(t) = crossover_table(&r.jacobian, Style::Markdown) {
         out += &format!("\n## {CROSSOVER_TITLE}\n\n{t}\n");
     }
+    out += &plot_links(&plots, Section::Jacobian);
     if let Some(t) = hessian_table(&r.jacobian, Style::Markdown) {
         out += &format!("\n## {HESSIAN_TITLE}\n\n{t}\n");
     }
     if let Some(t) = verify_table(&r.verify, Style::Markdown) {
         out += &format!("\n## {}\n\n{t}\n", verify_title(&r.verify));
+    }
+    if let Some(t) = &r.regression {
+        out += &format!("\n## {}\n\n{}\n", regression_title(t), regression_table(t, Style::Markdown));
     }
     out += "\n## Summary\n\n";
     for line in summary_lines(r) {

@@ -620,3 +620,257 @@ fn verify_beside_the_other_suites() {
     let term = render::terminal(&r);
     assert!(term.contains("0.80× (faer)") && term.contains("2.50×"), "{term}");
 }
+
+// Plots: drawn from the same fixture reports; a plot exists only where there is data.
+
+fn plot_of<'a>(plots: &'a [plot::Plot], file: &str) -> Option<&'a plot::Plot> {
+    plots.iter().find(|p| p.file == file)
+}
+
+/// Whether `svg` has a text element reading exactly `text` (plotters writes each on its
+/// own line).
+fn has_text(svg: &str, text: &str) -> bool {
+    svg.contains(&format!(">\n{text}\n</text>"))
+}
+
+/// Writes `svg` under `$XTASK_PLOT_DIR` if set, to look at while changing the plots.
+fn keep(file: &str, svg: &str) {
+    if let Some(dir) = std::env::var_os("XTASK_PLOT_DIR") {
+        std::fs::write(Path::new(&dir).join(file), svg).unwrap();
+    }
+}
+
+#[test]
+fn gemm_plots_one_per_group_with_square_sizes() {
+    let r = report();
+    let plots = plot::plots(&r);
+    let files: Vec<&str> = plots.iter().map(|p| p.file.as_str()).collect();
+    // No gemm_f64_tall group in the fixture: no plot for it, nor any other.
+    assert_eq!(files, ["gemm_f32_t1.svg", "gemm_f64_t1.svg", "gemm_f32_tall.svg"]);
+    let p = plot_of(&plots, "gemm_f32_t1.svg").unwrap();
+    assert_eq!(p.section, plot::Section::Gemm);
+    assert_eq!(p.x, plot::XAxis::Sizes);
+    let names: Vec<&str> = p.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, IMPLS);
+    // The square sizes only (the non-square shape is in the table, not on an n axis),
+    // at the fixture's GFLOP/s.
+    let ours: Vec<(f64, f64)> = p.series[0].points.iter().map(|&(n, g)| (n, g.round())).collect();
+    assert_eq!(ours, [(64.0, 100.0), (128.0, 200.0), (256.0, 250.0)]);
+    let mm: Vec<f64> = p.series[2].points.iter().map(|&(_, g)| g.round()).collect();
+    assert_eq!(mm, [50.0, 100.0, 128.0]);
+    // The one-thread f32 FMA peak of limits.json.
+    assert_eq!(p.limit, Some(plot::Limit { label: "FMA peak 271.3 GFLOP/s".to_owned(), value: 271.28 }));
+    // f64 lacks matrixmultiply in the fixture: no such series, rather than an empty one.
+    let f64p = plot_of(&plots, "gemm_f64_t1.svg").unwrap();
+    let names: Vec<&str> = f64p.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["ours", "faer"]);
+    assert_eq!(f64p.limit.as_ref().map(|l| l.value), Some(135.2));
+}
+
+#[test]
+fn gemm_plot_svg_has_the_series_and_the_peak_line() {
+    let r = report();
+    let plots = plot::plots(&r);
+    let svg = plot_of(&plots, "gemm_f32_tall.svg").unwrap().svg().unwrap();
+    keep("gemm_f32_tall.svg", &svg);
+    assert!(svg.starts_with("<svg"), "{svg}");
+    // The legend, the axis and the title.
+    for text in ["ours", "faer", "matrixmultiply", "FMA peak 294.7 GFLOP/s", "GFLOP/s", "n"] {
+        assert!(has_text(&svg, text), "{text} not in the plot");
+    }
+    assert!(svg.contains("f32, 2 threads"));
+    // Tick labels at the measured sizes.
+    for n in ["64", "128", "256"] {
+        assert!(has_text(&svg, n), "{n} not in the plot");
+    }
+    // Three lines of data and the dashed peak: at least four polylines.
+    assert!(svg.matches("<polyline").count() >= 4, "{svg}");
+    let f64svg = plot_of(&plots, "gemm_f64_t1.svg").unwrap().svg().unwrap();
+    assert!(!f64svg.contains("matrixmultiply"));
+}
+
+#[test]
+fn no_square_size_no_gemm_plot() {
+    // Only the non-square shape of gemm_f32_t1: a table, but nothing to plot against n.
+    let ids: Vec<String> = IMPLS.iter().map(|i| format!("gemm_f32_t1/{i}/m=6,n=2304,k=768")).collect();
+    let results = collect(&fixtures().join("criterion"), UNIX_EPOCH, &ids).unwrap();
+    let r = Report::build(limits(), &results, None, false, None).unwrap();
+    assert_eq!(r.groups.len(), 1);
+    assert!(plot::plots(&r).is_empty());
+    assert!(!render::markdown(&r).contains(".svg"));
+}
+
+#[test]
+fn elementwise_plots_in_memory_with_the_bandwidth_and_in_cache_without() {
+    let r = ew_report();
+    let plots = plot::plots(&r);
+    let files: Vec<&str> = plots.iter().map(|p| p.file.as_str()).collect();
+    // f32 has both sizes; f64 only the in-memory one (the fixture has no f64 16 Ki row).
+    assert_eq!(
+        files,
+        ["elementwise_f32_t1_memory.svg", "elementwise_f32_t1_cache.svg", "elementwise_f64_t1_memory.svg"]
+    );
+    let mem = plot_of(&plots, "elementwise_f32_t1_memory.svg").unwrap();
+    assert_eq!(mem.x, plot::XAxis::Categories(vec!["exp".to_owned()]));
+    assert!(!mem.y_log);
+    // f32 exp at 32 Mi: 2 streams · 4 bytes · 2 Gelem/s = 16 GB/s for ours, 8 for std.
+    let gbs: Vec<(String, f64)> =
+        mem.series.iter().map(|s| (s.name.clone(), (s.points[0].1 * 1e9).round() / 1e9)).collect();
+    assert_eq!(gbs, [("ours".to_owned(), 16.0), ("std".to_owned(), 8.0), ("wide".to_owned(), 16.0)]);
+    assert_eq!(mem.limit.as_ref().map(|l| l.value), Some(39.32));
+    let cache = plot_of(&plots, "elementwise_f32_t1_cache.svg").unwrap();
+    assert!(cache.y_log && cache.limit.is_none());
+    let svg = mem.svg().unwrap();
+    keep("elementwise_memory.svg", &svg);
+    for text in ["ours", "std", "wide", "exp", "measured bandwidth 39.3 GB/s"] {
+        assert!(has_text(&svg, text), "{text} not in the plot");
+    }
+    let svg = cache.svg().unwrap();
+    keep("elementwise_cache.svg", &svg);
+    assert!(has_text(&svg, "exp") && !svg.contains("bandwidth"));
+}
+
+#[test]
+fn crossover_plot_from_the_jacobian_rows() {
+    let m = |f: &str, v: &str, ns: f64| Measurement {
+        full_id: format!("jac_crossover_t1/{f}/{v}"),
+        group_id: "jac_crossover_t1".to_owned(),
+        function_id: Some(f.to_owned()),
+        value_str: Some(v.to_owned()),
+        throughput: None,
+        median_ns: ns,
+        median_ns_ci: [ns, ns],
+    };
+    let results = [
+        m("jacfwd", "n=1,m=256", 6e3),
+        m("jacrev", "n=1,m=256", 6e5),
+        m("jvp", "n=1,m=256", 5e3),
+        m("jacfwd", "n=256,m=1", 5e5),
+        m("jacrev", "n=256,m=1", 8e3),
+    ];
+    let r = Report::build(limits(), &results, None, false, None).unwrap();
+    let plots = plot::plots(&r);
+    assert_eq!(plots.len(), 1);
+    let p = &plots[0];
+    assert_eq!(
+        (p.file.as_str(), p.section, p.y_log),
+        ("jacobian_crossover.svg", plot::Section::Jacobian, true)
+    );
+    assert_eq!(p.x, plot::XAxis::Categories(vec!["n=1,m=256".to_owned(), "n=256,m=1".to_owned()]));
+    // µs per case; the reference only where measured.
+    assert_eq!(p.series[0].points, [(0.0, 6.0), (1.0, 500.0)]);
+    assert_eq!(p.series[1].points, [(0.0, 600.0), (1.0, 8.0)]);
+    assert_eq!(p.series[2].points, [(0.0, 5.0)]);
+    let svg = p.svg().unwrap();
+    keep("jacobian_crossover.svg", &svg);
+    for text in ["jacfwd", "jacrev", "n=1,m=256", "n=256,m=1", "time, µs"] {
+        assert!(has_text(&svg, text), "{text} not in the plot");
+    }
+    // The reference alone is no crossover.
+    let only_ref = Report::build(limits(), &results[2..3], None, false, None).unwrap();
+    assert!(plot::plots(&only_ref).is_empty());
+}
+
+#[test]
+fn markdown_links_each_plot_under_its_section() {
+    let mut results = collect(&fixtures().join("criterion"), UNIX_EPOCH, &expected()).unwrap();
+    results.extend(ew_results());
+    let r = Report::build(limits(), &results, None, false, None).unwrap();
+    let md = render::markdown(&r);
+    let at = |s: &str| md.find(s).unwrap_or_else(|| panic!("{s} not in {md}"));
+    assert!(at("](gemm_f32_t1.svg)") > at("## gemm_f32_tall"));
+    assert!(at("](gemm_f32_tall.svg)") < at("## elementwise"));
+    assert!(at("](elementwise_f64_t1_memory.svg)") > at("## elementwise"));
+    assert!(at("](elementwise_f64_t1_memory.svg)") < at("## Summary"));
+    assert_eq!(md.matches("![").count(), 6);
+    // The terminal has no image links.
+    assert!(!render::terminal(&r).contains(".svg"));
+}
+
+// Regression against a saved baseline: the `before` baseline of the fixture tree
+// (tabulated in its README).
+
+fn baseline_ids() -> Vec<String> {
+    ["ours/n=64", "ours/n=128", "ours/n=256", "faer/n=64"]
+        .iter()
+        .map(|s| format!("gemm_f32_t1/{s}"))
+        .collect()
+}
+
+#[test]
+fn regression_table_against_the_saved_baseline() {
+    let home = fixtures().join("criterion");
+    let ids = baseline_ids();
+    let base = criterion::collect_baseline(&home, "before", &ids).unwrap();
+    let now = collect(&home, UNIX_EPOCH, &ids).unwrap();
+    let t = regression::table("before", &base, &now).unwrap();
+    let got: Vec<(&str, f64, regression::Verdict)> =
+        t.rows.iter().map(|r| (r.id.as_str(), (r.change_pct * 1e9).round() / 1e9, r.verdict)).collect();
+    use regression::Verdict::{Faster, Slower, Within};
+    assert_eq!(
+        got,
+        [
+            ("gemm_f32_t1/ours/n=64", 5.0, Within),
+            ("gemm_f32_t1/ours/n=128", 20.0, Slower),
+            ("gemm_f32_t1/ours/n=256", -20.0, Faster),
+            ("gemm_f32_t1/faer/n=64", 0.0, Within),
+        ]
+    );
+    assert_eq!((t.slower, t.faster, t.threshold_pct), (1, 1, 10.0));
+    // 240 GFLOP/s of 2·128³ FLOP: 17 476.27 ns.
+    assert!(close(t.rows[1].baseline_ns, 4_194_304.0 / 240.0));
+    assert!(close(t.rows[1].current_ns, 4_194_304.0 / 200.0));
+
+    let mut r = report();
+    r.regression = Some(t);
+    for text in [render::terminal(&r), render::markdown(&r)] {
+        assert!(text.contains("against baseline \"before\""), "{text}");
+        assert!(text.contains("+20.0%") && text.contains("SLOWER"), "{text}");
+        assert!(text.contains("-20.0%") && text.contains("faster"), "{text}");
+        assert!(text.contains("17.5 µs") && text.contains("21.0 µs"), "{text}");
+        assert!(text.contains("1 of 4 benchmarks slower by more than 10%, 1 faster"), "{text}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&render::json(&r).unwrap()).unwrap();
+    assert_eq!(json["regression"]["rows"][1]["verdict"], "slower");
+    assert_eq!(json["regression"]["baseline"], "before");
+    // Without --baseline the JSON has no such key.
+    let json: serde_json::Value = serde_json::from_str(&render::json(&report()).unwrap()).unwrap();
+    assert!(json.get("regression").is_none());
+}
+
+#[test]
+fn missing_baseline_is_named_before_anything_runs() {
+    let home = fixtures().join("criterion");
+    let mut ids = baseline_ids();
+    ids.push("gemm_f32_t1/ours/m=6,n=2304,k=768".to_owned());
+    let err = criterion::collect_baseline(&home, "before", &ids).unwrap_err().to_string();
+    assert!(err.starts_with("baseline \"before\" lacks 1 of the 5 benchmarks"), "{err}");
+    assert!(err.ends_with("\ngemm_f32_t1/ours/m=6,n=2304,k=768"), "{err}");
+    assert!(err.contains("--save-baseline before"), "{err}");
+    // A name nothing was saved under.
+    let err = criterion::collect_baseline(&home, "nope", &baseline_ids()).unwrap_err().to_string();
+    assert!(err.starts_with("baseline \"nope\" lacks 4 of the 4"), "{err}");
+    // The table itself refuses a result without a baseline.
+    let now = collect(&home, UNIX_EPOCH, &ids).unwrap();
+    let base = criterion::collect_baseline(&home, "before", &baseline_ids()).unwrap();
+    let err = regression::table("before", &base, &now).unwrap_err().to_string();
+    assert!(err.contains("gemm_f32_t1/ours/m=6,n=2304,k=768"), "{err}");
+}
+
+#[test]
+fn regression_threshold_is_ten_percent_either_way() {
+    use regression::{Verdict, verdict};
+    assert_eq!(verdict(9.99), Verdict::Within);
+    assert_eq!(verdict(10.0), Verdict::Within);
+    assert_eq!(verdict(10.01), Verdict::Slower);
+    assert_eq!(verdict(-10.0), Verdict::Within);
+    assert_eq!(verdict(-10.01), Verdict::Faster);
+}
+
+#[test]
+fn baselines_are_not_results() {
+    // The `before/` directories are beside `new/`: reading the results ignores them.
+    let home = fixtures().join("criterion");
+    let now = collect(&home, UNIX_EPOCH, &baseline_ids()).unwrap();
+    assert_eq!(now[1].median_ns, 20971.52);
+}

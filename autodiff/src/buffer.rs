@@ -79,10 +79,28 @@ pub(crate) enum Buffer<T: Element> {
     Heap(Vec<T>),
 }
 
+/// Panics, naming the count, if `n` elements of `T` cannot be one allocation (more than
+/// `isize::MAX` bytes): otherwise the byte count would overflow in the cache's
+/// bookkeeping or surface as the allocator's bare "capacity overflow". (A count that fits
+/// the address space but not the machine is the allocator's to refuse: it aborts.)
+#[track_caller]
+pub(crate) fn check_len<T: Element>(n: usize) {
+    assert!(
+        n <= isize::MAX as usize / size_of::<T>(),
+        "a tensor of {n} {} elements needs more than isize::MAX bytes",
+        T::NAME
+    );
+}
+
 impl<T: Element> Buffer<T> {
     /// `n` elements, all to be overwritten by the caller (a reused buffer holds stale
     /// values: initialised, but meaningless).
+    ///
+    /// # Panics
+    /// As [`check_len`].
+    #[track_caller]
     pub(crate) fn for_overwrite(n: usize) -> Self {
+        check_len::<T>(n);
         if n <= INLINE {
             return Buffer::Inline(n, [T::ZERO; INLINE]);
         }

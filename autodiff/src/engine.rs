@@ -9,23 +9,25 @@ use std::sync::Arc;
 use kernels::Element;
 
 use crate::graph::{Inputs, Node, Saved, lock};
-use crate::mode::{self, checking, recording};
+use crate::mode::{self, Level, checking, recording};
 use crate::op::Op;
 use crate::tensor::{DualPart, Tensor};
 
 /// The highest forward-mode level among `inputs`.
 ///
 /// # Panics
-/// If an input carries a level that is no longer open (a dual tensor escaped its `jvp`).
+/// If an input carries a level that is not open on this thread (a dual tensor escaped its
+/// `jvp`, or came from a `jvp` on another thread).
 #[track_caller]
-fn top_level<T: Element>(name: &str, inputs: &[&Tensor<T>]) -> Option<u32> {
+fn top_level<T: Element>(name: &str, inputs: &[&Tensor<T>]) -> Option<Level> {
     let mut top = None;
     for t in inputs {
         if let Some(d) = &t.dual {
             assert!(
                 mode::level_active(d.level),
-                "`{name}`: an input is a dual tensor of forward-mode level {}, which has ended \
-                 (a tangent-carrying tensor escaped the jvp that created it); detach() it first",
+                "`{name}`: an input is a dual tensor of forward-mode level {}, which is not open on \
+                 this thread: it has ended (a tangent-carrying tensor escaped the jvp that created \
+                 it) or belongs to a jvp on another thread; detach() it first",
                 d.level
             );
             top = top.max(Some(d.level));
@@ -59,7 +61,7 @@ pub(crate) fn apply<T: Element, O: Op<T> + Clone>(op: O, inputs: &[&Tensor<T>]) 
 /// The value of `op` on inputs whose highest level is `level`: the op on the primals (which
 /// may carry lower levels) plus the JVP rule's tangent at `level`.
 #[track_caller]
-fn dual_eval<T: Element, O: Op<T> + Clone>(op: &O, inputs: &[&Tensor<T>], level: u32) -> Tensor<T> {
+fn dual_eval<T: Element, O: Op<T> + Clone>(op: &O, inputs: &[&Tensor<T>], level: Level) -> Tensor<T> {
     let mut primals = Vec::with_capacity(inputs.len());
     let mut tangents = Vec::with_capacity(inputs.len());
     let mut batch = None;

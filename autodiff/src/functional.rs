@@ -10,7 +10,7 @@ use crate::Tensor;
 use crate::backward::fill_zeros;
 use crate::engine::{Sweep, apply, sweep};
 use crate::graph::Node;
-use crate::mode;
+use crate::mode::{self, Level};
 use crate::op::Op;
 use crate::tensor::DualPart;
 
@@ -259,7 +259,7 @@ pub fn jvp_many<T: Element>(
 pub(crate) fn make_dual<T: Element>(
     x: &Tensor<T>,
     v: Tensor<T>,
-    level: u32,
+    level: Level,
     batch: Option<usize>,
 ) -> Tensor<T> {
     let d = DualPart { level, tangent: v, lower: x.dual.clone(), primal_node: x.node.clone(), batch };
@@ -270,8 +270,13 @@ pub(crate) fn make_dual<T: Element>(
 /// batched, if `y` does not depend on the level's inputs).
 ///
 /// # Panics
-/// If `y` carries a level above `level` (a dual of an inner, ended transform escaped).
-pub(crate) fn unpack<T: Element>(y: &Tensor<T>, level: u32, batch: Option<usize>) -> (Tensor<T>, Tensor<T>) {
+/// If `y` carries a level not open on this thread (a dual of an inner, ended transform
+/// escaped, or a dual from another thread's transform).
+pub(crate) fn unpack<T: Element>(
+    y: &Tensor<T>,
+    level: Level,
+    batch: Option<usize>,
+) -> (Tensor<T>, Tensor<T>) {
     match &y.dual {
         Some(d) if d.level == level => {
             let primal = Tensor {
@@ -282,9 +287,10 @@ pub(crate) fn unpack<T: Element>(y: &Tensor<T>, level: u32, batch: Option<usize>
             };
             (primal, d.tangent.clone())
         }
-        Some(d) if d.level > level => {
+        Some(d) if !mode::level_active(d.level) => {
             panic!(
-                "jvp: f returned a dual tensor of an inner forward-mode level ({}) that has ended",
+                "jvp: f returned a dual tensor of forward-mode level {}, which is not open on this \
+                 thread: an inner jvp's dual that escaped it, or another thread's; detach() it first",
                 d.level
             )
         }

@@ -1,5 +1,6 @@
 //! Graph nodes: what an op records so the reverse sweep can run its VJP rule.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use kernels::Element;
@@ -65,6 +66,27 @@ impl<T: Element> Clone for Saved<T> {
     }
 }
 
+/// Graph nodes alive in this process: made by [`Node::leaf`] and [`Node::with_op`], counted
+/// down by `Node`'s drop.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// How many reverse-mode graph nodes (leaves and recorded ops, of every thread and both
+/// precisions) are alive in this process: what a leak check across training iterations
+/// watches. A graph's nodes live while a tensor of it does (or its gradient sweep has not
+/// released them); a loop that frees each iteration's graph returns to the same count.
+///
+/// ```
+/// use autodiff::{Tensor, live_nodes};
+/// let before = live_nodes();
+/// let x = Tensor::scalar(2.0f64).requires_grad();
+/// let y = &x * &x;
+/// assert!(live_nodes() >= before + 2); // x's leaf and y's op (other threads may add more)
+/// drop((x, y));
+/// ```
+pub fn live_nodes() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
 /// A node of a reverse-mode graph: a leaf (made by `requires_grad` or a transform), or the
 /// output of op `O` on tracked inputs. One allocation holds the node and its op; graphs
 /// use the unsized `Node<T>` (`O = dyn Op<T>`).
@@ -94,10 +116,12 @@ impl<T: Element> Op<T> for Leaf {
 
 impl<T: Element> Node<T> {
     pub(crate) fn leaf() -> Arc<Self> {
+        LIVE.fetch_add(1, Ordering::Relaxed);
         Arc::new(Node { leaf: true, grad: Mutex::new(None), saved: Mutex::new(None), op: Leaf })
     }
 
     pub(crate) fn with_op<O: Op<T>>(op: O, saved: Saved<T>) -> Arc<Self> {
+        LIVE.fetch_add(1, Ordering::Relaxed);
         Arc::new(Node { leaf: false, grad: Mutex::new(None), saved: Mutex::new(Some(saved)), op })
     }
 
@@ -128,6 +152,7 @@ impl<T: Element, O: ?Sized> Drop for Node<T, O> {
     /// otherwise overflow the stack through nested `Arc` drops. A node this one holds the
     /// last reference to is emptied first, so its own drop finds nothing to follow.
     fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
         let mut stack = Vec::new();
         self.take_parents(&mut stack);
         while let Some(mut n) = stack.pop() {

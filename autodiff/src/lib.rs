@@ -40,7 +40,10 @@
 //! # Errors
 //! Misuse panics (with `#[track_caller]`) and the message names the op and the shapes:
 //! shapes that do not broadcast, inner dimensions that differ, a backward from a
-//! non-scalar without a cotangent, a dual tensor used after its `jvp` ended.
+//! non-scalar without a cotangent, a dual tensor used after its `jvp` ended or on another
+//! thread than its `jvp`'s (forward-mode levels are numbered process-wide, so one can
+//! never pass for another), a shape whose element count overflows. The full list, with
+//! the tests that hold each message, is the "Bad input" table of `ARCHITECTURE.md`.
 //!
 //! ```
 //! use autodiff::{grad, jvp, Tensor};
@@ -78,6 +81,7 @@ pub use backward::gradients;
 pub use functional::{
     Pullback, grad, grad_many, jvp, jvp_many, value_and_grad, value_and_grad_many, vjp, vjp_many,
 };
+pub use graph::live_nodes;
 pub use jacobian::{
     DEFAULT_CHUNK, hessian, hessian_many, hessian_rev, hvp, hvp_many, jacfwd, jacfwd_chunked, jacfwd_many,
     jacrev, jacrev_chunked, jacrev_many, vhp, vhp_many,

@@ -2,15 +2,25 @@
 //! active forward-mode levels.
 //!
 //! Each thread records its own graphs; tensors are `Send + Sync` and may cross threads, but
-//! a switch set on one thread does not affect another.
+//! a switch set on one thread does not affect another. Forward-mode levels are open per
+//! thread but numbered process-wide, so a dual tensor carried to another thread can never
+//! pass for a level open there (its tangent would be mixed into the wrong derivative).
 
 use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A forward-mode level: unique in the process, increasing in the order levels open.
+pub(crate) type Level = u64;
+
+/// The next level to open, shared by all threads: per-thread numbering would give two
+/// threads' first `jvp` the same level. 64 bits never wrap in practice (10⁹ levels a
+/// second for 500 years).
+static NEXT_LEVEL: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
     static RECORDING: Cell<bool> = const { Cell::new(true) };
     static CHECK: Cell<bool> = const { Cell::new(false) };
-    static LEVELS: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
-    static NEXT_LEVEL: Cell<u32> = const { Cell::new(1) };
+    static LEVELS: RefCell<Vec<Level>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Whether ops on tracked tensors record graph nodes on this thread.
@@ -86,7 +96,7 @@ pub(crate) fn checking() -> bool {
 }
 
 /// Pops the level pushed by [`push_level`] on drop (also on panic).
-pub(crate) struct LevelGuard(pub(crate) u32);
+pub(crate) struct LevelGuard(pub(crate) Level);
 impl Drop for LevelGuard {
     fn drop(&mut self) {
         LEVELS.with(|l| {
@@ -97,18 +107,16 @@ impl Drop for LevelGuard {
     }
 }
 
-/// Opens a new forward-mode level, above every active one.
+/// Opens a new forward-mode level, above every active one (on this thread, and above
+/// every level any thread opened before).
 pub(crate) fn push_level() -> LevelGuard {
-    let level = NEXT_LEVEL.with(|n| {
-        let v = n.get();
-        n.set(v.checked_add(1).expect("forward-mode level counter overflow"));
-        v
-    });
+    let level = NEXT_LEVEL.fetch_add(1, Ordering::Relaxed);
+    assert!(level != Level::MAX, "forward-mode level counter overflow");
     LEVELS.with(|l| l.borrow_mut().push(level));
     LevelGuard(level)
 }
 
 /// Whether `level` is open on this thread.
-pub(crate) fn level_active(level: u32) -> bool {
+pub(crate) fn level_active(level: Level) -> bool {
     LEVELS.with(|l| l.borrow().contains(&level))
 }

@@ -95,6 +95,14 @@ pub(crate) fn jvp_by_rows<T: Element, O: Op<T> + ?Sized>(
     tangents: &[Option<Tensor<T>>],
     batch: usize,
 ) -> Option<Tensor<T>> {
+    if batch == 0 {
+        // An empty batch (`jacfwd` at a zero-size input): nothing to stack, but an op
+        // without a JVP rule must still say so, so the rule runs once on zero tangents.
+        let zeros: Vec<Option<Tensor<T>>> =
+            tangents.iter().zip(inputs).map(|(t, x)| t.as_ref().map(|_| Tensor::zeros(x.shape()))).collect();
+        op.jvp(inputs, out, &zeros)?;
+        return Some(Tensor::zeros(&crate::ops::batched(0, out.shape())));
+    }
     let rows = (0..batch)
         .map(|b| {
             let tb: Vec<Option<Tensor<T>>> =
@@ -113,8 +121,21 @@ pub(crate) fn vjp_by_rows<T: Element, O: Op<T> + ?Sized>(
     g: &Tensor<T>,
     batch: usize,
 ) -> Vec<Option<Tensor<T>>> {
-    let rows: Vec<Vec<Option<Tensor<T>>>> =
-        (0..batch).map(|b| op.vjp(inputs, out, &g.select(0, b))).collect();
+    let rows: Vec<Vec<Option<Tensor<T>>>> = (0..batch)
+        .map(|b| {
+            let r = op.vjp(inputs, out, &g.select(0, b));
+            // As the unbatched sweep checks: a missing entry must not read as "no
+            // dependency" (zeros), nor an extra one be dropped.
+            assert!(
+                r.len() == inputs.len(),
+                "`{}`: the VJP rule returned {} cotangents for {} inputs",
+                op.name(),
+                r.len(),
+                inputs.len()
+            );
+            r
+        })
+        .collect();
     (0..inputs.len())
         .map(|i| {
             if rows.iter().all(|r| r.get(i).is_none_or(Option::is_none)) {

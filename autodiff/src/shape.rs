@@ -63,13 +63,18 @@ impl fmt::Debug for Shape {
 /// The product of the dimensions.
 ///
 /// # Panics
-/// If the product overflows `usize`.
+/// If the product of the nonzero dimensions overflows `usize` (numpy's rule): a zero does
+/// not excuse the others, so the verdict does not depend on the order of the dimensions,
+/// and every partial product of a valid shape (as the ops form around an axis) fits.
 #[track_caller]
 pub(crate) fn numel(shape: &[usize]) -> usize {
-    shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .unwrap_or_else(|| panic!("shape {shape:?}: the element count overflows usize"))
+    let nonzero =
+        shape.iter().filter(|&&d| d != 0).try_fold(1usize, |a, &d| a.checked_mul(d)).unwrap_or_else(|| {
+            panic!(
+                "shape {shape:?}: the element count (the product of the nonzero dimensions) overflows usize"
+            )
+        });
+    if shape.contains(&0) { 0 } else { nonzero }
 }
 
 /// The numpy broadcast of two shapes: aligned at the trailing axis, each pair of

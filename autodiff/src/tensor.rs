@@ -12,7 +12,7 @@ use crate::shape::{self, Shape};
 /// A tangent of one forward-mode level: the tensor is `primal + ε_level · tangent`, where the
 /// primal is the same tensor with the rest of the chain (`lower`, levels below `level`).
 pub(crate) struct DualPart<T: Element> {
-    pub(crate) level: u32,
+    pub(crate) level: crate::mode::Level,
     pub(crate) tangent: Tensor<T>,
     pub(crate) lower: Option<Arc<DualPart<T>>>,
     /// The graph node of the primal part (the tensor's own node belongs to the whole dual
@@ -106,12 +106,17 @@ impl<T: Element> Tensor<T> {
 
     /// A tensor of `shape` filled with `v`.
     ///
+    /// # Panics
+    /// If the element count overflows `usize` or its bytes `isize::MAX` (named).
+    ///
     /// ```
     /// assert_eq!(autodiff::Tensor::full(&[2], 7.0f32).to_vec(), [7.0, 7.0]);
     /// ```
     #[track_caller]
     pub fn full(shape: &[usize], v: T) -> Self {
-        Tensor::raw(vec![v; shape::numel(shape)], shape.into())
+        let n = shape::numel(shape);
+        crate::buffer::check_len::<T>(n);
+        Tensor::raw(vec![v; n], shape.into())
     }
 
     /// Zeros.
@@ -146,7 +151,9 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn rand_uniform(shape: &[usize], lo: f64, hi: f64, seed: u64) -> Self {
         let mut g = SplitMix(seed);
-        let data = (0..shape::numel(shape)).map(|_| T::from_f64(lo + (hi - lo) * g.unit())).collect();
+        let n = shape::numel(shape);
+        crate::buffer::check_len::<T>(n);
+        let data = (0..n).map(|_| T::from_f64(lo + (hi - lo) * g.unit())).collect();
         Tensor::raw(data, shape.into())
     }
 
@@ -160,7 +167,9 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn randn(shape: &[usize], seed: u64) -> Self {
         let mut g = SplitMix(seed);
-        let data = (0..shape::numel(shape))
+        let n = shape::numel(shape);
+        crate::buffer::check_len::<T>(n);
+        let data = (0..n)
             .map(|_| {
                 // 1 − u ∈ (0, 1], so the logarithm is finite.
                 let (u, v) = (1.0 - g.unit(), g.unit());

@@ -11,7 +11,7 @@ use autodiff::{
     value_and_grad, value_and_grad_many, vjp_many,
 };
 use common::cases::cases;
-use common::{EPS, Rng, close, panic_msg, t};
+use common::{EPS, Rng, close, panic_msg, rss_bytes, t};
 
 /// `(Σ aᵢbᵢ, Σ |aᵢbᵢ|)`.
 fn dot(a: &Tensor<f64>, b: &Tensor<f64>) -> (f64, f64) {
@@ -490,21 +490,6 @@ fn deep_chain_does_not_overflow_the_stack() {
     // A chain never swept, dropped whole; and the functional sweep over one.
     drop(chain(&x));
     close(&[grad(|x| chain(x), &Tensor::scalar(1.5)).item()], &[want], 1e-10, 0.0);
-}
-
-/// Resident memory in bytes, from /proc/self/statm (Linux), `None` elsewhere.
-fn rss_bytes() -> Option<u64> {
-    let pages: u64 =
-        std::fs::read_to_string("/proc/self/statm").ok()?.split_whitespace().nth(1)?.parse().ok()?;
-    // The page size: the first mapping's KernelPageSize in smaps (4 KiB if absent).
-    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
-    let kib = smaps
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("KernelPageSize:")?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()
-        })
-        .unwrap_or(4);
-    Some(pages * kib * 1024)
 }
 
 #[test]

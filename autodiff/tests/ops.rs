@@ -12,7 +12,7 @@ mod common;
 
 use std::slice::from_ref;
 
-use autodiff::{Tensor, grad, jvp, jvp_many, vjp, vjp_many};
+use autodiff::{Tensor, grad, jacfwd, jacrev, jvp, jvp_many, vjp, vjp_many};
 use common::{EPS, close, t};
 
 /// The `(rtol, atol)` of exact results.
@@ -197,6 +197,12 @@ fn relu() {
     // y = max(x, 0), dy/dx = [x > 0]; relu′(0) = 0 by convention. Exact.
     let step = |x: f64| if x > 0.0 { 1.0 } else { 0.0 };
     unary(|x| x.relu(), &[-2.0, 0.0, 0.5, 3.0, -0.25], |x| x.max(0.0), step, 0.0);
+    // The batched rules (jacrev, jacfwd) keep the convention: at [0, 1.5] the Jacobian is
+    // diag(0, 1).
+    let x = t(&[0.0, 1.5], &[2]);
+    for j in [jacrev(|x| x.relu(), &x), jacfwd(|x| x.relu(), &x)] {
+        assert_eq!(j.to_vec(), [0.0, 0.0, 0.0, 1.0]);
+    }
 }
 
 #[test]
@@ -519,6 +525,15 @@ fn prod() {
     check(|v| v[0].prod(), &[t(&[0.0, 3.0, 0.0], &[3])], &[1.0], &[], &[0.0], &[&[0.0; 3]], EXACT);
 }
 
+#[test]
+#[should_panic(expected = "prod: derivatives beyond the second are not implemented")]
+fn prod_third_order_is_refused() {
+    // The second derivative of prod applies an op without rules of its own: a third reverse
+    // sweep through it refuses by name (not silently zero, not a count mismatch).
+    let x = t(&[2.0, 3.0, 4.0], &[3]);
+    let _ = grad(|x| grad(|x| grad(|x| x.prod(), x).sum(), x).sum(), &x);
+}
+
 /// Softmax of a row by the definition.
 fn softmax_row(x: &[f64]) -> Vec<f64> {
     let z: f64 = x.iter().map(|v| v.exp()).sum();
@@ -623,6 +638,12 @@ fn empty_tensors() {
     let xs = [Tensor::zeros(&[0, 3]), t(&[1.0, 2.0, 3.0], &[3])];
     check(|v| &v[0] + &v[1], &xs, &[], &[0, 3], &[], &[&[], &[0.0; 3]], EXACT);
     check(|v| v[0].sum(), &[e], &[1.0], &[], &[0.0], &[&[]], EXACT);
+    // Rows of length 0: [2, 0] + [0] and [0] + [2, 0] are [2, 0] (no row to loop over, on
+    // either side), and Σ along axis 0 of [3, 0] is the empty [0].
+    let xs = [Tensor::zeros(&[2, 0]), Tensor::zeros(&[0])];
+    check(|v| &v[0] + &v[1], &xs, &[], &[2, 0], &[], &[&[], &[]], EXACT);
+    check(|v| &v[1] - &v[0], &xs, &[], &[2, 0], &[], &[&[], &[]], EXACT);
+    check(|v| v[0].sum_axis(0, false), &[Tensor::zeros(&[3, 0])], &[], &[0], &[], &[&[]], EXACT);
 }
 
 #[test]

@@ -8,6 +8,7 @@
 //! (`support::dd`, ~2⁻¹⁰⁰ relative). The FMA paths (AVX2, AVX-512) are bit-identical
 //! (`ew.rs` tests it), so the widest available one is measured, and the portable path (no
 //! FMA) on the same inputs. Set `NUMCORE_ULP_INPUTS` to change the count.
+#![cfg(not(miri))] // 10⁷ inputs per function: far too many for Miri's interpreter
 
 mod common;
 mod support;

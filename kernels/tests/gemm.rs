@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Layout, Operand, Rng, check};
+use common::{Layout, Operand, Rng, check, miri_or};
 use kernels::{Blocking, Config, Element, Isa, Par, Path};
 
 /// Small blocking so inputs of a few dozen elements cross every block boundary of the
@@ -43,7 +43,7 @@ fn sizes_small(rng: &mut Rng, count: usize) -> Vec<(usize, usize, usize)> {
 fn exact_suite<T: Element>() {
     let mut rng = Rng(0x5EED_0001);
     for cfg in configs() {
-        for (idx, shape) in sizes_small(&mut rng, 120).into_iter().enumerate() {
+        for (idx, shape) in sizes_small(&mut rng, miri_or(120, 10)).into_iter().enumerate() {
             let pick = |x: usize| Layout::READ[(idx * 7 + x) % Layout::READ.len()];
             let c = Layout::WRITE[(idx * 5) % Layout::WRITE.len()];
             exact_case::<T>(&mut rng, &cfg, shape, [pick(0), pick(3), c]);
@@ -64,8 +64,12 @@ fn exact_small_f64() {
 /// Sizes around powers of two and block boundaries, every path, integer inputs.
 fn exact_edges<T: Element>() {
     let mut rng = Rng(0x5EED_0002);
-    let shapes =
-        [(127, 129, 128), (257, 255, 33), (1, 257, 255), (255, 1, 129), (129, 128, 1), (3, 256, 300)];
+    let shapes = if cfg!(miri) {
+        // Past the largest micro-tile (32×16) in both directions, with partial tiles.
+        vec![(33, 17, 9), (1, 35, 20), (34, 1, 12), (17, 33, 1)]
+    } else {
+        vec![(127, 129, 128), (257, 255, 33), (1, 257, 255), (255, 1, 129), (129, 128, 1), (3, 256, 300)]
+    };
     for isa in Isa::available() {
         for path in [Path::Auto, Path::Packed] {
             let cfg = Config { isa, par: Par::Seq, path, blocking: None };
@@ -91,7 +95,11 @@ fn exact_edges_f64() {
 /// that the packed path's default blocking splits k (KC ≤ 512).
 fn random_suite<T: Element>() {
     let mut rng = Rng(0x5EED_0003);
-    let shapes = [(33, 65, 700), (100, 3, 600), (64, 64, 64), (65, 63, 17), (200, 150, 90)];
+    let shapes = if cfg!(miri) {
+        vec![(9, 17, 30), (20, 3, 25)]
+    } else {
+        vec![(33, 65, 700), (100, 3, 600), (64, 64, 64), (65, 63, 17), (200, 150, 90)]
+    };
     for (isa, path) in Isa::available().into_iter().flat_map(|i| [(i, Path::Auto), (i, Path::Packed)]) {
         let cfg = Config { isa, par: Par::Seq, path, ..Config::default() };
         for (i, &(m, n, k)) in shapes.iter().enumerate() {
@@ -238,19 +246,23 @@ fn raw_door_matches_reference() {
 /// a remainder) on every kernel path, with every operand layout: exact on integer inputs.
 fn skinny<T: Element>() {
     let mut rng = Rng(0x5EED_0005);
-    let shapes = [
-        (3, 200, 77),
-        (200, 5, 65),
-        (8, 90, 40),
-        (6, 50, 33),
-        (2, 300, 64),
-        (33, 4, 100),
-        (300, 6, 50),
-        (517, 2, 33),
-    ];
+    let shapes: &[(usize, usize, usize)] = if cfg!(miri) {
+        &[(3, 40, 20), (40, 5, 17), (8, 20, 10)]
+    } else {
+        &[
+            (3, 200, 77),
+            (200, 5, 65),
+            (8, 90, 40),
+            (6, 50, 33),
+            (2, 300, 64),
+            (33, 4, 100),
+            (300, 6, 50),
+            (517, 2, 33),
+        ]
+    };
     for isa in Isa::available() {
         let cfg = Config { isa, par: Par::Seq, ..Config::default() };
-        for &shape in &shapes {
+        for &shape in shapes {
             for (i, &la) in Layout::READ.iter().enumerate() {
                 let layouts = [la, Layout::READ[(i + 1) % 8], Layout::WRITE[i % 7]];
                 exact_case::<T>(&mut rng, &cfg, shape, layouts);
@@ -278,8 +290,10 @@ fn packed_path_packs_far_apart_columns() {
     for isa in Isa::available() {
         let cfg = Config { isa, par: Par::Seq, path: Path::Packed, ..Config::default() };
         for la in [Layout::ColMajor, Layout::PaddedCols(3)] {
-            exact_case::<f32>(&mut rng, &cfg, (520, 70, 40), [la, Layout::ColMajor, Layout::ColMajor]);
-            exact_case::<f64>(&mut rng, &cfg, (300, 70, 40), [la, Layout::RowMajor, Layout::PaddedCols(1)]);
+            // (Under Miri, fewer columns and a shallower k: the row count is the point.)
+            let (n, k) = (miri_or(70, 3), miri_or(40, 2));
+            exact_case::<f32>(&mut rng, &cfg, (520, n, k), [la, Layout::ColMajor, Layout::ColMajor]);
+            exact_case::<f64>(&mut rng, &cfg, (300, n, k), [la, Layout::RowMajor, Layout::PaddedCols(1)]);
         }
     }
 }

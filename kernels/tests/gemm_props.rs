@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Layout, Operand, check};
+use common::{Layout, Operand, check, miri_or};
 use kernels::{Blocking, Config, Isa, Par, Path};
 use proptest::prelude::*;
 
@@ -35,14 +35,16 @@ type Problem = ((usize, usize, usize), Vec<i8>, Vec<i8>, Vec<i8>);
 
 /// Dimensions first, then data of that shape (the proptest book's `prop_flat_map` idiom).
 fn problem() -> impl Strategy<Value = Problem> {
-    (0usize..=300, 0usize..=300, 0usize..=300).prop_flat_map(|(m, n, k)| {
-        let v = |len| prop::collection::vec(-3i8..=3, len);
-        (Just((m, n, k)), v(m * k), v(k * n), v(m * n))
-    })
+    (0usize..=miri_or(300, 24), 0usize..=miri_or(300, 24), 0usize..=miri_or(300, 24)).prop_flat_map(
+        |(m, n, k)| {
+            let v = |len| prop::collection::vec(-3i8..=3, len);
+            (Just((m, n, k)), v(m * k), v(k * n), v(m * n))
+        },
+    )
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: miri_or(48, 4) as u32, ..ProptestConfig::default() })]
 
     #[test]
     fn gemm_matches_reference(

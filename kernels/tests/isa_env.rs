@@ -1,5 +1,6 @@
 //! `NUMCORE_ISA` forces the kernel path: checked in child processes, because the choice is
 //! made once per process.
+#![cfg(not(miri))] // spawns child processes, which Miri cannot
 
 use kernels::{ISA_ENV, Isa, MatMut, MatRef, Par};
 use std::process::Command;

@@ -292,8 +292,16 @@ impl Checker {
     /// let r = verify::check_custom_op(Cube, &[Tensor::randn(&[2, 3], 9)]);
     /// assert!(r.passed(), "{r}");
     /// ```
+    ///
+    /// # Panics
+    /// If `inputs` is empty (an op applies to at least one tensor).
+    #[track_caller]
     pub fn check_custom_op<T: Element, O: Op<T> + Clone>(&self, op: O, inputs: &[Tensor<T>]) -> Report {
         let name = op.name().to_string();
+        assert!(
+            !inputs.is_empty(),
+            "check_custom_op `{name}`: no inputs (an op applies to at least one tensor)"
+        );
         let f = |xs: &[Tensor<T>]| {
             let rest: Vec<&Tensor<T>> = xs[1..].iter().collect();
             xs[0].apply_op(op.clone(), &rest)

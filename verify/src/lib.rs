@@ -110,6 +110,10 @@ pub fn check_gradgrad<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tenso
 }
 
 /// [`Checker::check_custom_op`] with the default checker.
+///
+/// # Panics
+/// If `inputs` is empty.
+#[track_caller]
 pub fn check_custom_op<T: Element, O: Op<T> + Clone>(op: O, inputs: &[Tensor<T>]) -> Report {
     Checker::default().check_custom_op(op, inputs)
 }

@@ -88,6 +88,12 @@ impl Default for Checker {
     }
 }
 
+/// Panics unless `v` ≥ 0 (so not NaN), naming the setting.
+#[track_caller]
+fn non_negative(what: &str, field: &str, v: f64) {
+    assert!(v >= 0.0, "{what}: {field} must be ≥ 0 (not NaN), got {v}");
+}
+
 impl Checker {
     /// The default checker: [`Mode::Auto`], seed `0x5eed`, default tolerances and steps,
     /// failures traced to the op that causes them.
@@ -108,19 +114,49 @@ impl Checker {
     }
 
     /// The tolerances (see [`Tolerance`]).
+    ///
+    /// # Panics
+    /// If `rtol`, `arith` or `kappa` is negative or NaN (a tolerance that fails or passes
+    /// every entry whatever the rules do); the message names the field.
+    #[track_caller]
     pub fn tolerance(mut self, tol: Tolerance) -> Self {
+        if let Some(r) = tol.rtol {
+            non_negative("Checker::tolerance", "rtol", r);
+        }
+        non_negative("Checker::tolerance", "arith", tol.arith);
+        non_negative("Checker::tolerance", "kappa", tol.kappa);
         self.tol = tol;
         self
     }
 
     /// Sets only the relative tolerance.
+    ///
+    /// # Panics
+    /// If `rtol` is negative or NaN.
+    #[track_caller]
     pub fn rtol(mut self, rtol: f64) -> Self {
+        non_negative("Checker::rtol", "the relative tolerance", rtol);
         self.tol.rtol = Some(rtol);
         self
     }
 
     /// The finite differences' steps (default [`FdSettings::for_eps`] of their precision).
+    ///
+    /// # Panics
+    /// If `rel_step` or `floor` is not positive and finite (a zero step divides by zero,
+    /// NaN or inf steps give no differences at all), or `max_levels` is below 2 (one level
+    /// has no extrapolation, hence no error estimate: every difference would be "within
+    /// its own error" and the comparisons with it would pass whatever the rules do).
+    #[track_caller]
     pub fn fd(mut self, fd: FdSettings) -> Self {
+        for (field, v) in [("rel_step", fd.rel_step), ("floor", fd.floor)] {
+            assert!(v > 0.0 && v.is_finite(), "Checker::fd: {field} must be positive and finite, got {v}");
+        }
+        assert!(
+            fd.max_levels >= 2,
+            "Checker::fd: max_levels must be at least 2 (one extrapolation), got {}",
+            fd.max_levels
+        );
         self.fd = Some(fd);
         self
     }

@@ -18,8 +18,10 @@ fn aligned(from: &[usize], rank: usize) -> Vec<usize> {
 }
 
 /// The values of `x` (shape `from`) broadcast to shape `to` (which it must broadcast to).
+#[track_caller]
 pub(crate) fn expand<T: Element>(x: &[T], from: &[usize], to: &[usize]) -> Vec<T> {
     let n = shape::numel(to);
+    crate::buffer::check_len::<T>(n);
     let from = aligned(from, to.len());
     let mut out = Vec::with_capacity(n);
     // Recursion over axes; the innermost run that matches is copied as one slice.
@@ -50,6 +52,8 @@ pub(crate) fn expand<T: Element>(x: &[T], from: &[usize], to: &[usize]) -> Vec<T
 /// Σ over `axis` of a contiguous array of `shape`, keeping the axis (as length 1).
 pub(crate) fn sum_axis_values<T: Element>(x: &[T], shape: &[usize], axis: usize) -> Vec<T> {
     let (outer, len, inner) = shape::split(shape, axis);
+    // Over an empty axis the result can be far larger than `x` (the sum of [n, 0] is n zeros).
+    crate::buffer::check_len::<T>(outer * inner);
     let mut out = vec![T::ZERO; outer * inner];
     if outer * inner == 0 {
         return out;

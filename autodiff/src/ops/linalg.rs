@@ -65,7 +65,10 @@ impl<T: Element> Op<T> for MatMul {
         let shape = self.out_shape(a, b);
         let (batch, m, n) =
             if shape.len() == 3 { (shape[0], shape[1], shape[2]) } else { (1, shape[0], shape[1]) };
-        build(shape, batch * m * n, |c| {
+        // Counted with the overflow check: empty operands can describe an m × n product
+        // that no memory holds ([2, 0]·[0, usize::MAX]).
+        let count = crate::shape::numel(&shape);
+        build(shape, count, |c| {
             for i in 0..batch {
                 let ci = MatMut::row_major(&mut c[i * m * n..(i + 1) * m * n], m, n);
                 gemm(T::ONE, view(a, i, self.ta), view(b, i, self.tb), T::ZERO, ci, Par::All);
@@ -205,6 +208,14 @@ impl<T: Element> Tensor<T> {
             (2, 2) | (3, 3) => mm(self, other, false, false),
             (3, 2) => {
                 let (b, m, k) = (self.shape()[0], self.shape()[1], self.shape()[2]);
+                // Checked here, so the message names the shapes as given (not the
+                // flattened `[b·m, k]` the product runs on).
+                assert!(
+                    k == other.shape()[0],
+                    "matmul: shapes {:?} and {:?} do not multiply",
+                    self.shape(),
+                    other.shape()
+                );
                 let flat = self.reshape(&[b * m, k]);
                 let out = mm(&flat, other, false, false);
                 out.reshape(&[b, m, other.shape()[1]])

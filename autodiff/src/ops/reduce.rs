@@ -323,7 +323,7 @@ impl<T: Element> Tensor<T> {
     /// Derivative: softmax along the axis.
     ///
     /// # Panics
-    /// If `axis` is out of range or has length 0.
+    /// If `axis` is out of range or has length 0 (named as `logsumexp`).
     ///
     /// ```
     /// let t = autodiff::Tensor::from_vec(vec![1000.0f64, 1000.0], &[2]);
@@ -331,6 +331,8 @@ impl<T: Element> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn logsumexp(&self, axis: usize, keepdim: bool) -> Tensor<T> {
+        let axis = shape::axis("logsumexp", axis, self.shape());
+        assert!(self.shape()[axis] > 0, "logsumexp: axis {axis} of shape {:?} is empty", self.shape());
         // m + ln Σ exp(x − m) with m the (detached) max: the value does not depend on m,
         // so treating it as a constant leaves every derivative exact. A non-finite max
         // (±inf or NaN) is replaced by 0 so that x − m stays meaningful.
@@ -343,7 +345,8 @@ impl<T: Element> Tensor<T> {
         if keepdim { kept } else { kept.reshape(&shape::reduced(self.shape(), axis, false)) }
     }
 
-    /// Softmax along `axis`. Derivative: `J = diag(y) − y·yᵀ` per lane.
+    /// Softmax along `axis`. Derivative: `J = diag(y) − y·yᵀ` per lane. An empty tensor
+    /// gives an empty result (on any axis, an empty one included).
     ///
     /// # Panics
     /// If `axis` is out of range.
@@ -355,14 +358,17 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn softmax(&self, axis: usize) -> Tensor<T> {
         let axis = shape::axis("softmax", axis, self.shape());
-        if axis + 1 == self.ndim() {
+        // An empty tensor has no lanes: the last-axis op handles it (the composition below
+        // would take the max of an empty axis).
+        if axis + 1 == self.ndim() || self.numel() == 0 {
             apply(Softmax { log: false }, &[self])
         } else {
             (self - &self.logsumexp(axis, true)).exp()
         }
     }
 
-    /// log-softmax along `axis`. Derivative: `J = I − 1·pᵀ` per lane, p = softmax.
+    /// log-softmax along `axis`. Derivative: `J = I − 1·pᵀ` per lane, p = softmax. An
+    /// empty tensor gives an empty result.
     ///
     /// # Panics
     /// If `axis` is out of range.
@@ -374,7 +380,7 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn log_softmax(&self, axis: usize) -> Tensor<T> {
         let axis = shape::axis("log_softmax", axis, self.shape());
-        if axis + 1 == self.ndim() {
+        if axis + 1 == self.ndim() || self.numel() == 0 {
             apply(Softmax { log: true }, &[self])
         } else {
             self - &self.logsumexp(axis, true)

@@ -291,8 +291,9 @@ impl<T: Element> Tensor<T> {
     /// Joins tensors along an existing `axis`; all other axes must agree.
     ///
     /// # Panics
-    /// If `parts` is empty, the ranks differ, `axis` is out of range, or another axis
-    /// disagrees (the message names the shapes).
+    /// If `parts` is empty, the ranks differ, `axis` is out of range, another axis
+    /// disagrees (the message names the shapes), or the joined length overflows `usize`
+    /// (only empty tensors can have such lengths).
     ///
     /// ```
     /// use autodiff::Tensor;
@@ -310,6 +311,8 @@ impl<T: Element> Tensor<T> {
                 && p.shape().iter().zip(first).enumerate().all(|(i, (a, b))| i == axis || a == b);
             assert!(ok, "concat: shapes {:?} and {:?} differ outside axis {axis}", first, p.shape());
         }
+        let joined = parts.iter().try_fold(0usize, |n, p| n.checked_add(p.shape()[axis]));
+        assert!(joined.is_some(), "concat: the joined length of axis {axis} overflows usize");
         let refs: Vec<&Tensor<T>> = parts.iter().collect();
         apply(Concat { axis }, &refs)
     }

@@ -33,13 +33,14 @@ pub fn cases(rng: &mut Rng) -> Vec<Case> {
     let s = [r, c];
     let mut v = vec![];
     type U = fn(&Tensor<f64>) -> Tensor<f64>;
-    let unary: [(&str, f64, f64, U); 21] = [
+    let unary: [(&str, f64, f64, U); 22] = [
         ("neg", -2.0, 2.0, |x| -x),
         ("exp", -2.0, 2.0, |x| x.exp()),
         ("ln", 0.5, 3.0, |x| x.ln()),
         ("sqrt", 0.5, 3.0, |x| x.sqrt()),
         ("powi3", -2.0, 2.0, |x| x.powi(3)),
         ("powi-2", 0.5, 2.0, |x| x.powi(-2)),
+        ("powi0", -2.0, 2.0, |x| x.powi(0)),
         ("powf", 0.5, 3.0, |x| x.powf(2.5)),
         ("sin", -3.0, 3.0, |x| x.sin()),
         ("cos", -3.0, 3.0, |x| x.cos()),
@@ -86,6 +87,8 @@ pub fn cases(rng: &mut Rng) -> Vec<Case> {
     add("matmul", &[&[r, k], &[k, c]], |x| x[0].matmul(&x[1]));
     add("matmul_batched", &[&[b, r, k], &[b, k, c]], |x| x[0].matmul(&x[1]));
     add("matmul_3d_2d", &[&[b, r, k], &[k, c]], |x| x[0].matmul(&x[1]));
+    // At least 5 rows: the transpose's tiles of 4 rows and a remainder.
+    add("transpose_tall", &[&[r + 4, c]], |x| x[0].t());
     add("reshape", &[&[r, c]], |x| x[0].reshape(&[x[0].numel()]));
     add("broadcast_to", &[&[c]], |x| x[0].broadcast_to(&[3, x[0].numel()]));
     add("broadcast_to_3d", &[&[r, 1]], |x| x[0].broadcast_to(&[2, x[0].shape()[0], 3]));
@@ -99,6 +102,9 @@ pub fn cases(rng: &mut Rng) -> Vec<Case> {
     add("sum_axis", &[&[r, c]], |x| x[0].sum_axis(0, false));
     add("mean_axis", &[&[r, c]], |x| x[0].mean_axis(1, true));
     add("max_axis", &[&[r, c]], |x| x[0].max_axis(1, false));
+    // Not the last axis: the max's strided path (outer and inner > 1, lanes of length ≥ 2).
+    add("max_axis_3d", &[&[2, r + 1, c + 1]], |x| x[0].max_axis(1, true));
+    add("max_axis0", &[&[r + 1, c + 1]], |x| x[0].max_axis(0, false));
     add("logsumexp", &[&[r, c]], |x| x[0].logsumexp(1, false));
     add("softmax", &[&[r, c]], |x| x[0].softmax(1));
     add("softmax0", &[&[r, c]], |x| x[0].softmax(0));

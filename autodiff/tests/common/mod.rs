@@ -75,14 +75,22 @@ pub fn close(a: &[f64], b: &[f64], rtol: f64, atol: f64) {
     }
 }
 
-/// Runs `f`, which must panic, and returns its panic message.
-#[track_caller]
-pub fn panic_msg<R>(f: impl FnOnce() -> R) -> String {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        Ok(_) => panic!("expected a panic, but the call returned"),
-        Err(e) => match e.downcast::<String>() {
-            Ok(s) => *s,
-            Err(e) => e.downcast::<&'static str>().map(|s| s.to_string()).unwrap_or_default(),
-        },
-    }
+#[path = "../../../kernels/tests/panics/mod.rs"]
+mod panics;
+#[allow(unused_imports)] // each test binary uses a different subset
+pub use panics::{has_all, panic_msg};
+
+/// Resident memory in bytes, from /proc/self/statm (Linux), `None` elsewhere.
+pub fn rss_bytes() -> Option<u64> {
+    let pages: u64 =
+        std::fs::read_to_string("/proc/self/statm").ok()?.split_whitespace().nth(1)?.parse().ok()?;
+    // The page size: the first mapping's KernelPageSize in smaps (4 KiB if absent).
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let kib = smaps
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("KernelPageSize:")?.trim().strip_suffix("kB")?.trim().parse::<u64>().ok()
+        })
+        .unwrap_or(4);
+    Some(pages * kib * 1024)
 }

@@ -135,7 +135,10 @@ pub fn map<T: Element>(op: Unary, x: &[T], out: &mut [T]) {
 /// assert_eq!(x, [1.0, 2.0]);
 /// ```
 pub fn map_inplace<T: Element>(op: Unary, x: &mut [T]) {
-    map_raw(op, x.as_ptr(), x.as_mut_ptr(), x.len());
+    // One pointer for both roles: a shared pointer taken before `as_mut_ptr` would be
+    // invalidated by its unique reborrow (Stacked Borrows; found by Miri).
+    let p = x.as_mut_ptr();
+    map_raw(op, p, p, x.len());
 }
 
 struct ZipK<T> {
@@ -256,7 +259,8 @@ pub fn zip<T: Element>(op: Binary, a: &[T], b: &[T], out: &mut [T]) {
 #[track_caller]
 pub fn zip_inplace<T: Element>(op: Binary, a: &mut [T], b: &[T]) {
     same_len("zip_inplace", ("a", a.len()), ("b", b.len()));
-    zip_raw(binary_code(op), a.as_ptr(), b.as_ptr(), a.as_mut_ptr(), a.len(), 0, T::ZERO);
+    let p = a.as_mut_ptr(); // one pointer for both roles (see `map_inplace`)
+    zip_raw(binary_code(op), p, b.as_ptr(), p, a.len(), 0, T::ZERO);
 }
 
 /// `out[i] = op(a[i], s)`.
@@ -306,7 +310,8 @@ pub fn scalar_zip<T: Element>(op: Binary, s: T, b: &[T], out: &mut [T]) {
 #[track_caller]
 pub fn axpy<T: Element>(alpha: T, x: &[T], y: &mut [T]) {
     same_len("axpy", ("x", x.len()), ("y", y.len()));
-    zip_raw(code::AXPY, x.as_ptr(), y.as_ptr(), y.as_mut_ptr(), x.len(), 0, alpha);
+    let p = y.as_mut_ptr(); // one pointer for both roles (see `map_inplace`)
+    zip_raw(code::AXPY, x.as_ptr(), p, p, x.len(), 0, alpha);
 }
 
 /// `x ← α·x`.
@@ -317,7 +322,8 @@ pub fn axpy<T: Element>(alpha: T, x: &[T], y: &mut [T]) {
 /// assert_eq!(x, [3.0, -6.0]);
 /// ```
 pub fn scale<T: Element>(alpha: T, x: &mut [T]) {
-    zip_raw(code::MUL, x.as_ptr(), &alpha, x.as_mut_ptr(), x.len(), 2, T::ZERO);
+    let p = x.as_mut_ptr(); // one pointer for both roles (see `map_inplace`)
+    zip_raw(code::MUL, p, &alpha, p, x.len(), 2, T::ZERO);
 }
 
 macro_rules! backward_fn {

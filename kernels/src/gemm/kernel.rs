@@ -99,8 +99,10 @@ pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED
                     *x = S::fma(av[v], bv, *x);
                 }
             }
-            a = a.offset(t.a_ks);
-            b = b.offset(t.rsb);
+            // Wrapping: after the last step these point past A's and B's storage (never
+            // read), where `offset` would be undefined behaviour (found by Miri).
+            a = a.wrapping_offset(t.a_ks);
+            b = b.wrapping_offset(t.rsb);
         }
         store::<S, MV, N>(&acc, t);
     }

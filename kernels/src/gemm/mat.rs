@@ -28,7 +28,11 @@ pub enum LayoutError {
         /// Length of the slice.
         len: usize,
     },
-    /// A mutable view whose strides make two elements alias.
+    /// A mutable view whose strides may make two elements alias. The test is a sufficient
+    /// condition (the smaller stride's whole extent fits inside one step of the larger, and
+    /// no zero stride on a dimension longer than 1), so interleaved layouts such as a 3×3
+    /// view with strides (2, 3) are refused even though their elements happen to be
+    /// distinct.
     SelfOverlap {
         /// Rows × columns of the view.
         shape: (usize, usize),
@@ -48,7 +52,7 @@ impl fmt::Display for LayoutError {
             ),
             LayoutError::SelfOverlap { shape, strides } => write!(
                 f,
-                "a mutable {}×{} view with strides (rs={}, cs={}) would alias elements \
+                "a mutable {}×{} view with strides (rs={}, cs={}) may alias elements \
                  (need |small stride|·(its extent − 1) < |large stride|, and no zero stride)",
                 shape.0, shape.1, strides.0, strides.1
             ),
@@ -118,6 +122,21 @@ fn check_no_overlap(shape: (usize, usize), strides: (isize, isize)) -> Result<()
             _ => err(),
         },
         _ => err(),
+    }
+}
+
+/// `n` as the stride of the dense constructor `what` (row- or column-major): a dimension
+/// beyond `isize::MAX` cannot be a stride (and no slice of a sized type holds that many
+/// elements), so a non-empty view refuses it by name rather than wrapping it to a negative
+/// stride; an empty view touches nothing and gets stride 0.
+#[track_caller]
+fn dense_stride(what: &str, (rows, cols): (usize, usize), n: usize) -> isize {
+    match isize::try_from(n) {
+        Ok(s) => s,
+        Err(_) if rows == 0 || cols == 0 => 0,
+        Err(_) => {
+            panic!("{what}: a {rows}×{cols} view needs a stride of {n} elements, which overflows isize")
+        }
     }
 }
 
@@ -194,19 +213,21 @@ impl<'a, T: Copy> MatRef<'a, T> {
     /// A row-major (C-order) view: `rs = cols`, `cs = 1`.
     ///
     /// # Panics
-    /// If `data` is shorter than `rows·cols`.
+    /// If `data` is shorter than `rows·cols` (or that product overflows), or `cols` exceeds
+    /// `isize::MAX` in a non-empty view.
     #[track_caller]
     pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> Self {
-        Self::new(data, rows, cols, cols as isize, 1)
+        Self::new(data, rows, cols, dense_stride("MatRef::row_major", (rows, cols), cols), 1)
     }
 
     /// A column-major (Fortran-order) view: `rs = 1`, `cs = rows`.
     ///
     /// # Panics
-    /// If `data` is shorter than `rows·cols`.
+    /// If `data` is shorter than `rows·cols` (or that product overflows), or `rows` exceeds
+    /// `isize::MAX` in a non-empty view.
     #[track_caller]
     pub fn col_major(data: &'a [T], rows: usize, cols: usize) -> Self {
-        Self::new(data, rows, cols, 1, rows as isize)
+        Self::new(data, rows, cols, 1, dense_stride("MatRef::col_major", (rows, cols), rows))
     }
 
     /// Element `(i, j)`.
@@ -257,7 +278,7 @@ impl<'a, T: Copy> MatMut<'a, T> {
     ///
     /// # Errors
     /// [`LayoutError::OutOfBounds`] if an element falls outside `data`;
-    /// [`LayoutError::SelfOverlap`] if two elements would share an address.
+    /// [`LayoutError::SelfOverlap`] if two elements may share an address (see there).
     pub fn try_with_offset(
         data: &'a mut [T],
         offset: usize,
@@ -285,19 +306,19 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// A row-major mutable view.
     ///
     /// # Panics
-    /// If `data` is shorter than `rows·cols`.
+    /// As [`MatRef::row_major`].
     #[track_caller]
     pub fn row_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
-        Self::new(data, rows, cols, cols as isize, 1)
+        Self::new(data, rows, cols, dense_stride("MatMut::row_major", (rows, cols), cols), 1)
     }
 
     /// A column-major mutable view.
     ///
     /// # Panics
-    /// If `data` is shorter than `rows·cols`.
+    /// As [`MatRef::col_major`].
     #[track_caller]
     pub fn col_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
-        Self::new(data, rows, cols, 1, rows as isize)
+        Self::new(data, rows, cols, 1, dense_stride("MatMut::col_major", (rows, cols), rows))
     }
 
     /// Element `(i, j)`.

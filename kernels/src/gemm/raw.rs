@@ -17,6 +17,10 @@ macro_rules! raw_gemm {
         /// is large enough ([`super::Par::All`]).
         ///
         /// # Safety
+        /// Nothing is checked (raw pointers carry no length): breaking any of these is
+        /// undefined behaviour. The dimensions are bounded only by them, so with zero
+        /// strides A and B may describe any size and the work is m·n·k; the short cuts
+        /// above decide which pointers are touched at all (m = 0 or n = 0: none).
         /// - every element of A and B reached through the dimensions and strides is
         ///   readable (none is read when `m`, `n` or `k` is 0, or when α = 0);
         /// - every element of C is readable and writable (not read when β = 0), C's

@@ -4,6 +4,12 @@
 
 use kernels::{Config, Element, MatMut, MatRef};
 
+/// `full` normally, `miri` under Miri: the interpreter runs some 10⁴ times slower, so the
+/// suites shrink to sizes that still cross every micro-tile, block and tail edge.
+pub const fn miri_or(full: usize, miri: usize) -> usize {
+    if cfg!(miri) { miri } else { full }
+}
+
 /// A tiny deterministic generator (SplitMix64), so tests need no RNG crate and are seeded.
 pub struct Rng(pub u64);
 

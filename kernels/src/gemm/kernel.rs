@@ -82,8 +82,11 @@ pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED
         }
         let mut acc = [[S::zero(); MV]; N];
         let last = S::mask(if PACKED { lanes } else { t.m - (MV - 1) * lanes });
-        let (mut a, mut b) = (t.a, t.b);
-        for _ in 0..t.k {
+        for p in 0..t.k as isize {
+            // Step p's operands, formed from the base each step (the compiler strength-reduces
+            // it to an increment): never a pointer past the storage, as a running pointer
+            // advanced after the last step would be (undefined for `offset`; found by Miri).
+            let (a, b) = (t.a.offset(p * t.a_ks), t.b.offset(p * t.rsb));
             let mut av = [S::zero(); MV];
             for (v, slot) in av.iter_mut().enumerate() {
                 *slot = if PACKED || v + 1 < MV {
@@ -99,10 +102,6 @@ pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED
                     *x = S::fma(av[v], bv, *x);
                 }
             }
-            // Wrapping: after the last step these point past A's and B's storage (never
-            // read), where `offset` would be undefined behaviour (found by Miri).
-            a = a.wrapping_offset(t.a_ks);
-            b = b.wrapping_offset(t.rsb);
         }
         store::<S, MV, N>(&acc, t);
     }

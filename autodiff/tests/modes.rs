@@ -8,10 +8,10 @@ use std::slice::from_ref;
 
 use autodiff::{
     Op, Tensor, check_numerics, enable_grad, grad, grad_many, gradients, jvp, jvp_many, no_grad,
-    value_and_grad, value_and_grad_many, vjp_many,
+    value_and_grad, vjp_many,
 };
 use common::cases::cases;
-use common::{EPS, Rng, close, panic_msg, rss_bytes, t};
+use common::{EPS, Rng, close, panic_msg, t};
 
 /// `(Σ aᵢbᵢ, Σ |aᵢbᵢ|)`.
 fn dot(a: &Tensor<f64>, b: &Tensor<f64>) -> (f64, f64) {
@@ -490,58 +490,6 @@ fn deep_chain_does_not_overflow_the_stack() {
     // A chain never swept, dropped whole; and the functional sweep over one.
     drop(chain(&x));
     close(&[grad(|x| chain(x), &Tensor::scalar(1.5)).item()], &[want], 1e-10, 0.0);
-}
-
-#[test]
-fn training_loop_memory_is_flat() {
-    // RSS is per process and the other tests of this binary run on other threads, so the
-    // measurement runs alone in a child process (this test, re-run by its exact name).
-    const CHILD: &str = "AUTODIFF_TEST_MEMORY_CHILD";
-    if std::env::var_os(CHILD).is_none() {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "training_loop_memory_is_flat", "--test-threads=1", "--nocapture"])
-            .env(CHILD, "1")
-            .output()
-            .expect("re-running the test binary");
-        let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success() && so.contains("1 passed"), "child failed:\n{so}\n{se}");
-        eprint!("{se}");
-        return;
-    }
-    // A [16, 8] → 16 → 4 classifier, trained by SGD with value_and_grad_many.
-    let mut rng = Rng::new(3);
-    let x = rng.tensor(&[16, 8], -1.0, 1.0);
-    let labels: Vec<usize> = (0..16).map(|i| i % 4).collect();
-    let mut p: Vec<Tensor<f64>> =
-        [&[8, 16][..], &[16], &[16, 4]].iter().map(|s| rng.tensor(s, -0.5, 0.5)).collect();
-    let step = |p: &mut Vec<Tensor<f64>>| {
-        let (loss, g) = value_and_grad_many(|p| mlp_loss(p, &x, &labels), p);
-        for (p, g) in p.iter_mut().zip(&g) {
-            p.axpy_(-0.1, g);
-        }
-        loss.item()
-    };
-    let first = step(&mut p);
-    for _ in 1..1_000 {
-        step(&mut p);
-    }
-    let Some(before) = rss_bytes() else {
-        eprintln!("training_loop_memory_is_flat: /proc/self/statm is unavailable; RSS not checked");
-        return;
-    };
-    let mut last = first;
-    for _ in 0..9_000 {
-        last = step(&mut p);
-    }
-    let after = rss_bytes().unwrap();
-    assert!(last < first, "training should reduce the loss ({first} → {last})");
-    // One step's working set is a few dozen tensors of ≤ 16×16 f64 (≤ 2 KiB each) plus
-    // their nodes: under 100 KiB, freed each step. Leaking one [16, 16] buffer (2 KiB) or
-    // one node with its saved inputs (≥ 1 KiB) per step would add ≥ 9 MiB over 9000 steps;
-    // allocator noise stays far below 2 MiB.
-    let growth = after.saturating_sub(before);
-    eprintln!("training_loop_memory_is_flat: RSS {before} → {after} bytes");
-    assert!(growth < 2 << 20, "RSS grew by {growth} bytes over 9000 steps");
 }
 
 #[test]

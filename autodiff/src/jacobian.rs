@@ -84,7 +84,24 @@ pub fn jacfwd_chunked<T: Element>(
         }
     }
     let out = out_shape.expect("one pass at least");
-    rows_to_jacobian(&Tensor::concat(&rows, 0), &out, x.shape())
+    if rows.iter().any(|t| t.is_tracked() || t.dual.is_some()) {
+        // Differentiable assembly: the Jacobian is itself differentiated (nested transforms).
+        return rows_to_jacobian(&Tensor::concat(&rows, 0), &out, x.shape());
+    }
+    // Plain rows: each chunk `[c, m]` is written transposed straight into its columns of
+    // the `[m, n]` Jacobian (no concatenated copy, no separate transpose).
+    let m: usize = out.iter().product();
+    let shape: Vec<usize> = out.iter().chain(x.shape()).copied().collect();
+    let mut start = 0;
+    crate::ops::build(shape.into(), m * n, |jac| {
+        for t in &rows {
+            let c = t.shape()[0];
+            if c > 0 && m > 0 {
+                crate::ops::transpose_into(t.data(), c, m, &mut jac[start..], n);
+            }
+            start += c;
+        }
+    })
 }
 
 /// [`jacfwd_chunked`] with [`DEFAULT_CHUNK`].

@@ -140,6 +140,41 @@ fn mm<T: Element>(a: &Tensor<T>, b: &Tensor<T>, ta: bool, tb: bool) -> Tensor<T>
     apply(MatMul { ta, tb }, &[a, b])
 }
 
+/// Copies `src` (`rows × cols`, row-major) transposed into `dst`: element `(i, j)` goes to
+/// `dst[j * ld + i]` (`ld ≥ rows`; `dst` may be a window of a wider matrix).
+///
+/// Tiles of 8 source rows × 64 columns: each destination row gets 8 consecutive elements
+/// per step (one 64-byte line of f64 in one store), the 8 source rows are read
+/// sequentially, and a tile's lines stay within L1.
+pub(crate) fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T], ld: usize) {
+    const R: usize = 8;
+    const COLS: usize = 64;
+    assert!(src.len() == rows * cols && ld >= rows, "transpose_into: {rows}x{cols} source, ld {ld}");
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    assert!(dst.len() >= (cols - 1) * ld + rows, "transpose_into: destination too short");
+    for i0 in (0..rows).step_by(R) {
+        let i1 = (i0 + R).min(rows);
+        for j0 in (0..cols).step_by(COLS) {
+            let j1 = (j0 + COLS).min(cols);
+            if i1 - i0 == R {
+                for j in j0..j1 {
+                    let at = j * ld + i0;
+                    let v: [T; R] = std::array::from_fn(|k| src[(i0 + k) * cols + j]);
+                    dst[at..at + R].copy_from_slice(&v);
+                }
+            } else {
+                for i in i0..i1 {
+                    for j in j0..j1 {
+                        dst[j * ld + i] = src[i * cols + j];
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The 2-d transpose, copied. VJP and JVP: transpose.
 #[derive(Clone, Copy)]
 struct Transpose;
@@ -150,33 +185,7 @@ impl<T: Element> Op<T> for Transpose {
     }
     fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
         let (r, c) = (x[0].shape()[0], x[0].shape()[1]);
-        let src = x[0].data();
-        build([c, r].into(), r * c, |out| {
-            // Tiles of 4 source rows × 64 columns: each output row gets 4 consecutive
-            // elements per step (one short store), the 4 source rows are read
-            // sequentially, and a tile stays within L1.
-            const COLS: usize = 64;
-            for i0 in (0..r).step_by(4) {
-                let i1 = (i0 + 4).min(r);
-                for j0 in (0..c).step_by(COLS) {
-                    let j1 = (j0 + COLS).min(c);
-                    if i1 - i0 == 4 {
-                        let row = |i: usize| &src[i * c + j0..i * c + j1];
-                        let (a, b, cc, d) = (row(i0), row(i0 + 1), row(i0 + 2), row(i0 + 3));
-                        for (jj, (((&va, &vb), &vc), &vd)) in a.iter().zip(b).zip(cc).zip(d).enumerate() {
-                            let at = (j0 + jj) * r + i0;
-                            out[at..at + 4].copy_from_slice(&[va, vb, vc, vd]);
-                        }
-                    } else {
-                        for i in i0..i1 {
-                            for j in j0..j1 {
-                                out[j * r + i] = src[i * c + j];
-                            }
-                        }
-                    }
-                }
-            }
-        })
+        build([c, r].into(), r * c, |out| transpose_into(x[0].data(), r, c, out, r))
     }
     fn vjp(&self, _: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
         vec![Some(g.t())]
@@ -252,5 +261,30 @@ impl<T: Element> Tensor<T> {
     #[track_caller]
     pub fn t(&self) -> Tensor<T> {
         self.transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transpose_into;
+
+    #[test]
+    fn transpose_into_a_window_of_a_wider_matrix() {
+        // Every shape around the 8 × 64 tile (full tiles, partial ones, single rows and
+        // columns), written into columns 3.. of a destination with 5 spare columns: each
+        // element (i, j) lands at j·ld + 3 + i, and nothing else is written.
+        for rows in [1, 7, 8, 9, 17] {
+            for cols in [1, 63, 64, 65, 130] {
+                let src: Vec<u32> = (0..rows * cols).map(|x| x as u32).collect();
+                let ld = rows + 5;
+                let mut dst = vec![u32::MAX; cols * ld];
+                transpose_into(&src, rows, cols, &mut dst[3..], ld);
+                for (at, &v) in dst.iter().enumerate() {
+                    let (j, r) = (at / ld, at % ld);
+                    let want = if (3..3 + rows).contains(&r) { src[(r - 3) * cols + j] } else { u32::MAX };
+                    assert_eq!(v, want, "{rows}x{cols} at ({r}, {j})");
+                }
+            }
+        }
     }
 }

@@ -21,6 +21,7 @@ mod shape_ops;
 mod unary;
 
 pub(crate) use broadcast::expand;
+pub(crate) use linalg::transpose_into;
 
 /// A plain tensor of `shape` (`n` elements) from a kernel that writes every element.
 pub(crate) fn build<T: Element>(shape: Shape, n: usize, fill: impl FnOnce(&mut [T])) -> Tensor<T> {

@@ -117,6 +117,7 @@ pub(crate) unsafe fn dot_tile<S: Simd, const SS: usize>(d: &Dot<S::T>) {
 /// Whether the dot formulation suits a product whose small side is `small` and depth `k`:
 /// the small side must leave most of a vector idle in the broadcast kernels (at most half
 /// its lanes) and k must fill at least two vectors.
+#[inline]
 pub(crate) fn suits(small: usize, k: usize, lanes: usize) -> bool {
     small <= (lanes / 2).max(DOT_MAX_S) && k >= 2 * lanes
 }

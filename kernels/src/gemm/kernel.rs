@@ -80,8 +80,32 @@ pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED
             }
             S::prefetch(col.wrapping_offset((t.m - 1) as isize * t.rsc));
         }
+        // Full tiles load every vector whole; only a partial last vector needs the masked
+        // load (whose page-crossing guard would otherwise sit in every tile's k loop).
+        let acc = if PACKED || t.m == MV * lanes {
+            k_loop::<S, MV, N, PACKED, true>(t)
+        } else {
+            k_loop::<S, MV, N, PACKED, false>(t)
+        };
+        store::<S, MV, N>(&acc, t);
+    }
+}
+
+/// The tile's k loop: the `MV·LANES × N` accumulators of `A[rows, 0..k]·B[0..k, cols]`.
+/// `FULL`: every row of the tile is valid, so the last vector loads whole.
+///
+/// # Safety
+/// As for [`tile`]; with `FULL`, `t.m == MV·LANES`.
+#[inline(always)]
+unsafe fn k_loop<S: Simd, const MV: usize, const N: usize, const PACKED: bool, const FULL: bool>(
+    t: &Tile<S::T>,
+) -> [[S::V; MV]; N] {
+    let lanes = S::LANES;
+    // SAFETY: as for `tile`: S's instruction set is enabled, every A, B element read is in
+    // bounds, and the masked last-vector load reads only rows below `t.m`.
+    unsafe {
         let mut acc = [[S::zero(); MV]; N];
-        let last = S::mask(if PACKED { lanes } else { t.m - (MV - 1) * lanes });
+        let last = S::mask(if PACKED || FULL { lanes } else { t.m - (MV - 1) * lanes });
         for p in 0..t.k as isize {
             // Step p's operands, formed from the base each step (the compiler strength-reduces
             // it to an increment): never a pointer past the storage, as a running pointer
@@ -89,7 +113,7 @@ pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED
             let (a, b) = (t.a.offset(p * t.a_ks), t.b.offset(p * t.rsb));
             let mut av = [S::zero(); MV];
             for (v, slot) in av.iter_mut().enumerate() {
-                *slot = if PACKED || v + 1 < MV {
+                *slot = if PACKED || FULL || v + 1 < MV {
                     S::load(a.add(v * lanes))
                 } else {
                     S::load_masked(a.add(v * lanes), last)
@@ -103,7 +127,7 @@ pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED
                 }
             }
         }
-        store::<S, MV, N>(&acc, t);
+        acc
     }
 }
 

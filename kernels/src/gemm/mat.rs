@@ -63,6 +63,7 @@ impl fmt::Display for LayoutError {
 impl std::error::Error for LayoutError {}
 
 /// The smallest and largest slice index any element reaches, or `None` on overflow.
+#[inline]
 fn index_range(
     offset: usize,
     (rows, cols): (usize, usize),
@@ -77,6 +78,7 @@ fn index_range(
 }
 
 /// Checks that the view lies in `0..len`; returns the error to report otherwise.
+#[inline]
 fn check_bounds(
     len: usize,
     offset: usize,
@@ -93,6 +95,7 @@ fn check_bounds(
 }
 
 /// The offset that puts the lowest-addressed element at index 0 (for negative strides).
+#[inline]
 fn natural_offset((rows, cols): (usize, usize), (rs, cs): (isize, isize)) -> usize {
     let neg = |d: usize, s: isize| {
         if s < 0 && d > 0 { (d - 1).saturating_mul(s.unsigned_abs()) } else { 0 }
@@ -102,6 +105,7 @@ fn natural_offset((rows, cols): (usize, usize), (rs, cs): (isize, isize)) -> usi
 
 /// Checks that distinct elements have distinct addresses (a sufficient condition: the
 /// smaller stride's whole extent fits strictly inside one step of the larger).
+#[inline]
 fn check_no_overlap(shape: (usize, usize), strides: (isize, isize)) -> Result<(), LayoutError> {
     let ((r, c), (rs, cs)) = (shape, strides);
     let err = || Err(LayoutError::SelfOverlap { shape, strides });
@@ -130,6 +134,7 @@ fn check_no_overlap(shape: (usize, usize), strides: (isize, isize)) -> Result<()
 /// elements), so a non-empty view refuses it by name rather than wrapping it to a negative
 /// stride; an empty view touches nothing and gets stride 0.
 #[track_caller]
+#[inline]
 fn dense_stride(what: &str, (rows, cols): (usize, usize), n: usize) -> isize {
     match isize::try_from(n) {
         Ok(s) => s,

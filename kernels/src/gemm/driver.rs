@@ -25,20 +25,6 @@ const DIRECT_MAX_MNK: usize = 256 * 256 * 256;
 /// Depths at most this take the direct path at any m, n: a `k`-deep A micro-panel
 /// (`MR × k`) stays in L1 across a whole row of tiles, and C's traffic dominates.
 const TINY_K: usize = 16;
-/// Columns per direct tile at depths up to [`TINY_K`] (where a wider kernel has them;
-/// AVX2 and portable tiles are 6 wide already). Measured on Zen 5, AVX-512, best of 30
-/// (GFLOP/s, f32 / f64, 7 vs 12 columns): 2048² × 8: 135 / 64 vs 113 / 40; 2000² × 8:
-/// 131 / 65 vs 108 / 35; 1024² × 4: 87 / 42 vs 55 / 27; 300² × 8: 143 / 77 vs 135 / 67;
-/// 2048² × 16: 125 / 64 vs 130 / 59. Six columns ran 3–8% below seven, eight columns as
-/// slowly as twelve (2048² × 8 f64: 51, at 2000² × 8: 27). Why the width matters this much
-/// is not established (no hardware counters on these VMs): the tiles' loads and stores
-/// per FMA are the same, so C's write streams are the suspect. At depth ≥ 100 twelve
-/// columns stay 2–5% ahead, so only shallow products use the narrow tiles.
-const SHALLOW_NR: usize = 7;
-/// ... for a C of at least this many bytes: below, full-width tiles win (fewer, fuller
-/// tiles; GFLOP/s f32 / f64, 7 vs 12 columns: 8³: 11 / 13 vs 15 / 15; 48² × 16: 145 / 94
-/// vs 160 / 88; 24² × 8: 71 / 42 vs 61 / 51; 96² × 8: 149 / 75 vs 140 / 70).
-const SHALLOW_MIN_C_BYTES: usize = 16 << 10;
 /// Minimum multiply-adds per thread before a second thread is used: 2²¹ (≈ 4 MFLOP, about
 /// 16 µs on one AVX-512 core). Waking a rayon worker and joining costs several µs and
 /// varies: at n = 128 (2²¹ in total) two threads measured anywhere from 1.14× (a tight
@@ -311,10 +297,6 @@ unsafe fn direct<T: Element>(kern: &Kernels<T>, par: Par, g: &Problem<T>) {
     let Problem { m, n, k, alpha, a, b, beta, c } = *g;
     let (mr, nr, lanes) = (kern.mr, kern.nr, kern.lanes);
     let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
-    // Shallow products are bound by writing C, not by the FMAs: narrower tiles write fewer
-    // columns of C at once and run faster there (see `SHALLOW_NR`).
-    let big_c = m.saturating_mul(n).saturating_mul(size_of::<T>()) >= SHALLOW_MIN_C_BYTES;
-    let nr = if k <= TINY_K && big_c { nr.min(SHALLOW_NR) } else { nr };
     let block = |(i0, i1): (usize, usize), (j0, j1): (usize, usize)| {
         for jr in (j0..j1).step_by(nr) {
             let cols = nr.min(j1 - jr);

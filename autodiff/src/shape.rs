@@ -10,7 +10,7 @@ const INLINE: usize = 4;
 /// A tensor's dimensions: inline up to rank 4, shared beyond.
 #[derive(Clone)]
 pub(crate) enum Shape {
-    Inline(u8, [usize; INLINE]),
+    Inline(usize, [usize; INLINE]),
     Shared(Arc<[usize]>),
 }
 
@@ -19,7 +19,7 @@ impl From<&[usize]> for Shape {
         if s.len() <= INLINE {
             let mut a = [0; INLINE];
             a[..s.len()].copy_from_slice(s);
-            Shape::Inline(s.len() as u8, a)
+            Shape::Inline(s.len(), a)
         } else {
             Shape::Shared(s.into())
         }
@@ -42,15 +42,27 @@ impl Deref for Shape {
     type Target = [usize];
     fn deref(&self) -> &[usize] {
         match self {
-            Shape::Inline(n, a) => &a[..*n as usize],
+            Shape::Inline(n, a) => &a[..*n],
             Shape::Shared(s) => s,
         }
     }
 }
 
+/// `a == b` for shapes, without the `memcmp` call a slice comparison makes (shapes are a
+/// few elements; the call costs more than the comparison on tiny-tensor graphs).
+#[inline]
+pub(crate) fn same(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 impl PartialEq for Shape {
     fn eq(&self, other: &Self) -> bool {
-        **self == **other
+        match (self, other) {
+            // Unused inline slots are zero (`From`), so whole arrays compare as the slices
+            // do, without a `memcmp` call.
+            (Shape::Inline(n, a), Shape::Inline(m, b)) => n == m && a == b,
+            _ => **self == **other,
+        }
     }
 }
 

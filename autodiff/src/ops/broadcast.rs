@@ -170,7 +170,7 @@ impl<T: Element> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn broadcast_to(&self, shape: &[usize]) -> Tensor<T> {
-        if self.shape() == shape {
+        if shape::same(self.shape(), shape) {
             return self.clone();
         }
         assert!(
@@ -195,7 +195,7 @@ impl<T: Element> Tensor<T> {
     /// ```
     #[track_caller]
     pub fn sum_to(&self, shape: &[usize]) -> Tensor<T> {
-        if self.shape() == shape {
+        if shape::same(self.shape(), shape) {
             return self.clone();
         }
         assert!(

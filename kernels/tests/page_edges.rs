@@ -15,14 +15,15 @@ fn per_page<T>() -> usize {
     4096 / size_of::<T>()
 }
 
-/// A buffer of `2 · per_page` elements plus slack, and the index of the first element of
-/// its second page (so `base - j` sits `j` elements before a page boundary).
+/// A buffer of five pages' worth of elements, and the index of the first element of its
+/// third whole page (so `base - j` sits `j` elements before a page boundary, with at least
+/// two pages before it and more than two after).
 fn paged<T: Element>(fill: impl Fn(usize) -> f64) -> (Vec<T>, usize) {
-    let n = 4 * per_page::<T>();
+    let n = 5 * per_page::<T>();
     let v: Vec<T> = (0..n).map(|i| T::from_f64(fill(i))).collect();
     let addr = v.as_ptr() as usize;
     let to_boundary = (4096 - addr % 4096) % 4096 / size_of::<T>();
-    (v, to_boundary + per_page::<T>())
+    (v, to_boundary + 2 * per_page::<T>())
 }
 
 fn ew_tails<T: Element>() {
@@ -59,39 +60,47 @@ fn ew_tails_across_pages_f64() {
 }
 
 fn gemm_edges<T: Element>() {
-    // A (m × k) and C (m × n), column-major, each ending `back` elements past a page
-    // boundary: the last column's partial row vector straddles it.
-    let (k, n) = (5, 3);
+    // A (m × k), B (k × n) and C (m × n), column-major, each ending `back` elements past a
+    // page boundary: the last column's partial vector straddles it. k = 5 takes the direct
+    // and matrix-vector paths; k = 40 (at least two vectors) the dot path for small m,
+    // whose k tail is then the partial vector.
+    let n = 3;
     for isa in Isa::available() {
         let cfg = Config { isa, par: Par::Seq, ..Config::default() };
-        for m in [1, 3, 4, 7, 8, 9, 15, 17] {
-            for back in 0..=17 {
-                let (av, ba) = paged::<T>(|i| (i % 5) as f64 - 2.0);
-                let b: Vec<T> = (0..k * n).map(|i| T::from_f64((i % 3) as f64 - 1.0)).collect();
-                let (mut cv, bc) = paged::<T>(|_| f64::NAN);
-                let (sa, sc) = (ba + back - m * k, bc + back - m * n);
-                gemm_with(
-                    &cfg,
-                    T::ONE,
-                    MatRef::col_major(&av[sa..sa + m * k], m, k),
-                    MatRef::col_major(&b, k, n),
-                    T::ZERO,
-                    MatMut::col_major(&mut cv[sc..sc + m * n], m, n),
-                )
-                .unwrap();
-                for j in 0..n {
-                    for i in 0..m {
-                        let want: f64 =
-                            (0..k).map(|p| av[sa + i + p * m].to_f64() * b[p + j * k].to_f64()).sum();
-                        let got = cv[sc + i + j * m].to_f64();
-                        assert_eq!(got, want, "{isa} {} m {m} back {back} at ({i}, {j})", T::NAME);
-                    }
+        for k in [5, 40] {
+            for m in [1, 3, 4, 7, 8, 9, 15, 17] {
+                for back in 0..=17 {
+                    gemm_edge_case::<T>(&cfg, m, n, k, back);
                 }
-                // β = 0 wrote exactly C: the NaN around it is untouched.
-                assert!(cv[..sc].iter().chain(&cv[sc + m * n..]).all(|v| v.to_f64().is_nan()));
             }
         }
     }
+}
+
+fn gemm_edge_case<T: Element>(cfg: &Config, m: usize, n: usize, k: usize, back: usize) {
+    let (av, ba) = paged::<T>(|i| (i % 5) as f64 - 2.0);
+    let (bv, bb) = paged::<T>(|i| (i % 3) as f64 - 1.0);
+    let (mut cv, bc) = paged::<T>(|_| f64::NAN);
+    let (sa, sb, sc) = (ba + back - m * k, bb + back - k * n, bc + back - m * n);
+    let (a, b) = (&av[sa..sa + m * k], &bv[sb..sb + k * n]);
+    gemm_with(
+        cfg,
+        T::ONE,
+        MatRef::col_major(a, m, k),
+        MatRef::col_major(b, k, n),
+        T::ZERO,
+        MatMut::col_major(&mut cv[sc..sc + m * n], m, n),
+    )
+    .unwrap();
+    for j in 0..n {
+        for i in 0..m {
+            let want: f64 = (0..k).map(|p| a[i + p * m].to_f64() * b[p + j * k].to_f64()).sum();
+            let got = cv[sc + i + j * m].to_f64();
+            assert_eq!(got, want, "{} {} m {m} k {k} back {back} at ({i}, {j})", cfg.isa, T::NAME);
+        }
+    }
+    // β = 0 wrote exactly C: the NaN around it is untouched.
+    assert!(cv[..sc].iter().chain(&cv[sc + m * n..]).all(|v| v.to_f64().is_nan()));
 }
 
 #[test]
@@ -102,4 +111,40 @@ fn gemm_partial_tiles_across_pages_f32() {
 #[test]
 fn gemm_partial_tiles_across_pages_f64() {
     gemm_edges::<f64>();
+}
+
+fn column_sums<T: Element>() {
+    // sum_cols over rows × cols, the matrix ending `back` elements past a page boundary and
+    // the sums written to a buffer ending there too: the column tail straddles it.
+    for isa in Isa::available() {
+        for (rows, cols) in [(3, 5), (9, 20), (2, 33)] {
+            for back in 0..=17 {
+                let (x, bx) = paged::<T>(|i| (i % 9) as f64 - 4.0);
+                let (mut out, bo) = paged::<T>(|_| -99.0);
+                let (sx, so) = (bx + back - rows * cols, bo + back - cols);
+                let xs = &x[sx..sx + rows * cols];
+                Exec { isa, par: Par::Seq }.run(|| ew::sum_cols(xs, cols, &mut out[so..so + cols]));
+                for j in 0..cols {
+                    let want: f64 = (0..rows).map(|r| xs[r * cols + j].to_f64()).sum();
+                    assert_eq!(
+                        out[so + j].to_f64(),
+                        want,
+                        "{isa} {} {rows}x{cols} back {back} col {j}",
+                        T::NAME
+                    );
+                }
+                assert!(out[..so].iter().chain(&out[so + cols..]).all(|v| v.to_f64() == -99.0));
+            }
+        }
+    }
+}
+
+#[test]
+fn column_sums_across_pages_f32() {
+    column_sums::<f32>();
+}
+
+#[test]
+fn column_sums_across_pages_f64() {
+    column_sums::<f64>();
 }

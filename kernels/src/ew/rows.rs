@@ -149,22 +149,59 @@ pub(crate) unsafe fn add_rows<S: Widen>(
         let mut r0 = 0;
         while r0 < rows {
             let rb = (rows - r0).min(BLOCK);
+            // Whole vectors, then the masked tail (a masked access checks whether its
+            // window crosses a page: kept out of the main loop).
             let mut i = 0;
-            while i < n {
-                let k = S::mask((n - i).min(l));
-                let (mut sv, mut cv) = (S::load_masked(s.add(i), k), S::load_masked(c.add(i), k));
-                for r in r0..r0 + rb {
-                    let xv = S::load_masked(x.add(r * stride + i), k);
-                    let t = S::add(sv, xv);
-                    let bb = S::sub(t, sv);
-                    cv = S::add(cv, S::add(S::sub(sv, S::sub(t, bb)), S::sub(xv, bb)));
-                    sv = t;
-                }
-                S::store_masked(s.add(i), sv, k);
-                S::store_masked(c.add(i), cv, k);
+            while i + l <= n {
+                add_rows_step::<S>(x, stride, r0..r0 + rb, s, c, i, None);
                 i += l;
             }
+            if i < n {
+                add_rows_step::<S>(x, stride, r0..r0 + rb, s, c, i, Some(S::mask(n - i)));
+            }
             r0 += rb;
+        }
+    }
+}
+
+/// One vector of columns `i..` of [`add_rows`] over rows `rows`: whole (`mask` `None`) or
+/// the masked tail.
+///
+/// # Safety
+/// As [`add_rows`], for the vector at `i` (or its masked lanes).
+#[inline(always)]
+unsafe fn add_rows_step<S: Widen>(
+    x: *const S::T,
+    stride: usize,
+    rows: std::ops::Range<usize>,
+    s: *mut S::T,
+    c: *mut S::T,
+    i: usize,
+    mask: Option<S::Mask>,
+) {
+    // SAFETY: per the contract; masked accesses touch only the selected lanes.
+    unsafe {
+        let load = |p: *const S::T| match mask {
+            None => S::load(p),
+            Some(k) => S::load_masked(p, k),
+        };
+        let (mut sv, mut cv) = (load(s.add(i)), load(c.add(i)));
+        for r in rows {
+            let xv = load(x.add(r * stride + i));
+            let t = S::add(sv, xv);
+            let bb = S::sub(t, sv);
+            cv = S::add(cv, S::add(S::sub(sv, S::sub(t, bb)), S::sub(xv, bb)));
+            sv = t;
+        }
+        match mask {
+            None => {
+                S::store(s.add(i), sv);
+                S::store(c.add(i), cv);
+            }
+            Some(k) => {
+                S::store_masked(s.add(i), sv, k);
+                S::store_masked(c.add(i), cv, k);
+            }
         }
     }
 }

@@ -77,24 +77,16 @@ pub(crate) unsafe fn dot_tile<S: Simd, const SS: usize>(d: &Dot<S::T>) {
         }
         // acc[s][r]: iterated, never indexed by a counter, so LLVM keeps it in registers.
         let mut acc = [[S::zero(); DOT_R]; SS];
-        // One loop with masked loads throughout (the mask is full until the k tail): the
-        // accumulators never leave this function, so they stay in registers.
+        // Whole vectors along k, then one masked step for the tail (a masked load checks
+        // whether its window crosses a page: kept out of the main loop).
+        let whole = d.k / lanes * lanes;
         let mut p = 0;
-        while p < d.k {
-            let mask = S::mask((d.k - p).min(lanes));
-            // P's R vectors stay in registers while Q's rows stream through one at a
-            // time: R·SS accumulators + R + 1 live vectors.
-            let mut pv = [S::zero(); DOT_R];
-            for (v, &pr) in pv.iter_mut().zip(&prow) {
-                *v = S::load_masked(pr.add(p), mask);
-            }
-            for (col, &qr) in acc.iter_mut().zip(&qrow) {
-                let qv = S::load_masked(qr.add(p), mask);
-                for (x, &pvr) in col.iter_mut().zip(&pv) {
-                    *x = S::fma(pvr, qv, *x);
-                }
-            }
+        while p < whole {
+            step::<S, SS>(&mut acc, &prow, &qrow, p, None);
             p += lanes;
+        }
+        if p < d.k {
+            step::<S, SS>(&mut acc, &prow, &qrow, p, Some(S::mask(d.k - p)));
         }
         // Reduce every accumulator (a fixed trip count keeps `acc` in registers), then
         // store the valid rows.
@@ -109,6 +101,39 @@ pub(crate) unsafe fn dot_tile<S: Simd, const SS: usize>(d: &Dot<S::T>) {
                 let o = d.out.offset(r as isize * d.rs_out + s as isize * d.cs_out);
                 let v = d.alpha * x;
                 *o = if d.beta == S::T::ZERO { v } else { S::fma_scalar(d.beta, *o, v) };
+            }
+        }
+    }
+}
+
+/// One k-step of a dot tile: P's `DOT_R` vectors at `p` stay in registers while Q's rows
+/// stream through one at a time (`DOT_R·SS` accumulators + `DOT_R + 1` live vectors).
+/// `mask`: the k tail, loaded masked; `None`, whole vectors.
+///
+/// # Safety
+/// As for [`dot_tile`]: the `lanes` (or masked) elements from `p` of every row are readable.
+#[inline(always)]
+unsafe fn step<S: Simd, const SS: usize>(
+    acc: &mut [[S::V; DOT_R]; SS],
+    prow: &[*const S::T; DOT_R],
+    qrow: &[*const S::T; SS],
+    p: usize,
+    mask: Option<S::Mask>,
+) {
+    // SAFETY: per the contract; a masked load reads only the selected (in-range) elements.
+    unsafe {
+        let load = |x: *const S::T| match mask {
+            None => S::load(x),
+            Some(m) => S::load_masked(x, m),
+        };
+        let mut pv = [S::zero(); DOT_R];
+        for (v, &pr) in pv.iter_mut().zip(prow) {
+            *v = load(pr.add(p));
+        }
+        for (col, &qr) in acc.iter_mut().zip(qrow) {
+            let qv = load(qr.add(p));
+            for (x, &pvr) in col.iter_mut().zip(&pv) {
+                *x = S::fma(pvr, qv, *x);
             }
         }
     }

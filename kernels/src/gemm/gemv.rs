@@ -72,12 +72,15 @@ pub(crate) unsafe fn gemv_cols<S: Simd>(g: &Gemv<S::T>) {
             let rows = (g.m - i0).min(COL_BLOCK_VECTORS * lanes);
             let nv = rows.div_ceil(lanes);
             let last = S::mask(rows - (nv - 1) * lanes);
+            // Only a block ending in a partial vector loads it masked (the masked load's
+            // page-crossing test then runs in this block's loop alone).
+            let whole = rows % lanes == 0;
             let mut acc = [S::zero(); COL_BLOCK_VECTORS];
             for p in 0..g.k {
                 let xv = S::splat(*g.x.offset(p as isize * g.incx));
                 let col = g.a.at(i0, p);
                 for (v, x) in acc.iter_mut().enumerate().take(nv) {
-                    let av = if v + 1 < nv {
+                    let av = if whole || v + 1 < nv {
                         S::load(col.add(v * lanes))
                     } else {
                         S::load_masked(col.add(v * lanes), last)

@@ -24,8 +24,7 @@ fn crosses_page<T>(p: *const T, bytes: usize) -> bool {
 ///
 /// # Safety
 /// Every selected lane is readable.
-#[cold]
-#[inline(never)]
+#[inline(always)]
 unsafe fn gather<T: Copy + Default, const L: usize>(p: *const T, bits: u32) -> [T; L] {
     let mut buf = [T::default(); L];
     for (i, slot) in buf.iter_mut().enumerate() {
@@ -41,8 +40,7 @@ unsafe fn gather<T: Copy + Default, const L: usize>(p: *const T, bits: u32) -> [
 ///
 /// # Safety
 /// Every selected lane is writable.
-#[cold]
-#[inline(never)]
+#[inline(always)]
 unsafe fn scatter<T: Copy, const L: usize>(p: *mut T, buf: &[T; L], bits: u32) {
     for (i, &v) in buf.iter().enumerate() {
         if bits >> i & 1 != 0 {

@@ -66,9 +66,8 @@ pub(crate) unsafe fn gemm<T: Element>(cfg: &Config, g: Problem<T>) {
         } else if auto && m == 1 {
             gemv(kern, par, n, k, alpha, b.t(), a.ptr, a.cs, beta, c.ptr, c.cs);
         } else if auto && k >= 2 * kern.lanes && try_dot(kern, par, g) {
-            // (`try_dot` needs k to fill two vectors: checked here first, so tiny products
-            // skip the call.)
-            // Done: a skinny product as blocks of dot products.
+            // Done: a skinny product as blocks of dot products. (`try_dot` needs k to fill
+            // two vectors; tested here first, so tiny products skip the call.)
         } else if auto && a.rs == 1 && n <= TALL_MAX_N && m >= 2 * kern.mr {
             tall(kern, par, g);
         } else if a.rs == 1 && (cfg.path == Path::Direct || auto && (small || m <= 2 * kern.mr)) {

@@ -1,6 +1,7 @@
 //! AVX2+FMA and AVX-512F implementations of [`Simd`].
 //!
-//! Each method is one or two intrinsics. They are only sound inside functions compiled
+//! Each method is one or two intrinsics (the masked accesses also test whether their window
+//! crosses a page: see [`crosses_page`]). They are only sound inside functions compiled
 //! with the matching `#[target_feature]` (the trait's safety contract), which is where the
 //! kernel tables in `gemm::table` instantiate them.
 
@@ -14,7 +15,9 @@ use std::arch::x86_64::*;
 /// not mapped: measured on Zen 5, ≈ 400 ns per access (an 8 × 8 × 4 f32 product whose A or
 /// C ended at the end of an `mmap`ed allocation took 465 ns instead of 46). So an access
 /// whose window crosses a page goes through a small array instead — rare (a window is at
-/// most 64 bytes: under 1.6% of addresses), cheap to test, and never an assist.
+/// most 64 bytes: under 1.6% of addresses), cheap to test, and never an assist. The slow
+/// path is inlined: as a `#[cold]` call inside a kernel's loop it made the compiler keep
+/// the accumulators in memory (skinny dot-tile products ran 3.5× slower).
 #[inline(always)]
 fn crosses_page<T>(p: *const T, bytes: usize) -> bool {
     (p as usize & 4095) + bytes > 4096

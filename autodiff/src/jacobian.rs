@@ -84,7 +84,7 @@ pub fn jacfwd_chunked<T: Element>(
         }
     }
     let out = out_shape.expect("one pass at least");
-    if rows.iter().any(|t| t.is_tracked() || t.dual.is_some()) {
+    if rows.iter().any(|t| t.is_tracked() || t.is_dual()) {
         // Differentiable assembly: the Jacobian is itself differentiated (nested transforms).
         return rows_to_jacobian(&Tensor::concat(&rows, 0), &out, x.shape());
     }

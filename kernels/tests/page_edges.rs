@@ -15,15 +15,20 @@ fn per_page<T>() -> usize {
     4096 / size_of::<T>()
 }
 
-/// A buffer of five pages' worth of elements, and the index of the first element of its
-/// third whole page (so `base - j` sits `j` elements before a page boundary, with at least
-/// two pages before it and more than two after).
-fn paged<T: Element>(fill: impl Fn(usize) -> f64) -> (Vec<T>, usize) {
+/// A buffer of five pages' worth of elements (`fill` of the index) and the start of the
+/// `len`-element window in it that ends `back` elements past a page boundary (with at least
+/// two pages before the boundary and more than two after).
+fn paged<T: Element>(len: usize, back: usize, fill: impl Fn(usize) -> f64) -> (Vec<T>, usize) {
     let n = 5 * per_page::<T>();
     let v: Vec<T> = (0..n).map(|i| T::from_f64(fill(i))).collect();
     let addr = v.as_ptr() as usize;
     let to_boundary = (4096 - addr % 4096) % 4096 / size_of::<T>();
-    (v, to_boundary + 2 * per_page::<T>())
+    (v, to_boundary + 2 * per_page::<T>() + back - len)
+}
+
+/// The elements of `v` outside the window `at..at + len`.
+fn outside<T>(v: &[T], at: usize, len: usize) -> impl Iterator<Item = &T> {
+    v[..at].iter().chain(&v[at + len..])
 }
 
 fn ew_tails<T: Element>() {
@@ -32,10 +37,9 @@ fn ew_tails<T: Element>() {
     for isa in Isa::available() {
         for len in 1..=33 {
             for back in 0..=17 {
-                let (a, ba) = paged::<T>(|i| (i % 7) as f64);
-                let (b, bb) = paged::<T>(|i| (i % 5) as f64 - 2.0);
-                let (mut out, bo) = paged::<T>(|_| -99.0);
-                let (sa, sb, so) = (ba + back - len, bb + back - len, bo + back - len);
+                let (a, sa) = paged::<T>(len, back, |i| (i % 7) as f64);
+                let (b, sb) = paged::<T>(len, back, |i| (i % 5) as f64 - 2.0);
+                let (mut out, so) = paged::<T>(len, back, |_| -99.0);
                 Exec { isa, par: Par::Seq }
                     .run(|| ew::zip(Binary::Add, &a[sa..sa + len], &b[sb..sb + len], &mut out[so..so + len]));
                 for i in 0..len {
@@ -43,7 +47,7 @@ fn ew_tails<T: Element>() {
                     assert_eq!(out[so + i].to_f64(), want, "{isa} {} len {len} back {back} at {i}", T::NAME);
                 }
                 // Nothing outside the output slice was written.
-                assert!(out[..so].iter().chain(&out[so + len..]).all(|v| v.to_f64() == -99.0));
+                assert!(outside(&out, so, len).all(|v| v.to_f64() == -99.0));
             }
         }
     }
@@ -78,10 +82,9 @@ fn gemm_edges<T: Element>() {
 }
 
 fn gemm_edge_case<T: Element>(cfg: &Config, m: usize, n: usize, k: usize, back: usize) {
-    let (av, ba) = paged::<T>(|i| (i % 5) as f64 - 2.0);
-    let (bv, bb) = paged::<T>(|i| (i % 3) as f64 - 1.0);
-    let (mut cv, bc) = paged::<T>(|_| f64::NAN);
-    let (sa, sb, sc) = (ba + back - m * k, bb + back - k * n, bc + back - m * n);
+    let (av, sa) = paged::<T>(m * k, back, |i| (i % 5) as f64 - 2.0);
+    let (bv, sb) = paged::<T>(k * n, back, |i| (i % 3) as f64 - 1.0);
+    let (mut cv, sc) = paged::<T>(m * n, back, |_| f64::NAN);
     let (a, b) = (&av[sa..sa + m * k], &bv[sb..sb + k * n]);
     gemm_with(
         cfg,
@@ -100,7 +103,7 @@ fn gemm_edge_case<T: Element>(cfg: &Config, m: usize, n: usize, k: usize, back: 
         }
     }
     // β = 0 wrote exactly C: the NaN around it is untouched.
-    assert!(cv[..sc].iter().chain(&cv[sc + m * n..]).all(|v| v.to_f64().is_nan()));
+    assert!(outside(&cv, sc, m * n).all(|v| v.to_f64().is_nan()));
 }
 
 #[test]
@@ -119,9 +122,8 @@ fn column_sums<T: Element>() {
     for isa in Isa::available() {
         for (rows, cols) in [(3, 5), (9, 20), (2, 33)] {
             for back in 0..=17 {
-                let (x, bx) = paged::<T>(|i| (i % 9) as f64 - 4.0);
-                let (mut out, bo) = paged::<T>(|_| -99.0);
-                let (sx, so) = (bx + back - rows * cols, bo + back - cols);
+                let (x, sx) = paged::<T>(rows * cols, back, |i| (i % 9) as f64 - 4.0);
+                let (mut out, so) = paged::<T>(cols, back, |_| -99.0);
                 let xs = &x[sx..sx + rows * cols];
                 Exec { isa, par: Par::Seq }.run(|| ew::sum_cols(xs, cols, &mut out[so..so + cols]));
                 for j in 0..cols {
@@ -133,7 +135,7 @@ fn column_sums<T: Element>() {
                         T::NAME
                     );
                 }
-                assert!(out[..so].iter().chain(&out[so + cols..]).all(|v| v.to_f64() == -99.0));
+                assert!(outside(&out, so, cols).all(|v| v.to_f64() == -99.0));
             }
         }
     }

@@ -122,6 +122,8 @@ unsafe fn step<S: Simd, const SS: usize>(
 ) {
     // SAFETY: per the contract; a masked load reads only the selected (in-range) elements.
     unsafe {
+        // A local closure, not a shared `Simd` helper doing the same: the helper measured
+        // 10% slower here (f64, m, n, k = 6, 2304, 768: 75–79 vs 85–87 GFLOP/s).
         let load = |x: *const S::T| match mask {
             None => S::load(x),
             Some(m) => S::load_masked(x, m),

@@ -7,8 +7,8 @@ use std::cell::RefCell;
 use std::slice::from_ref;
 
 use autodiff::{
-    Op, Tensor, check_numerics, enable_grad, grad, grad_many, gradients, jvp, jvp_many, no_grad,
-    value_and_grad, vjp_many,
+    Op, Tensor, check_numerics, enable_grad, grad, grad_many, gradients, hessian, hvp, jvp, jvp_many,
+    no_grad, value_and_grad, vjp_many,
 };
 use common::cases::cases;
 use common::{EPS, Rng, close, panic_msg, t};
@@ -208,6 +208,21 @@ fn hessian_vector_products_three_ways() {
     let whv = jvp(|x| jvp(chain_f, x, &v).1, &x, &w).1.item();
     let (want2, mag2) = dot(&w, &t(&want, &[6]));
     close(&[whv], &[want2], 0.0, 32.0 * EPS * mag2.max(mag));
+}
+
+#[test]
+fn fused_product_rule_is_the_composition_bit_for_bit() {
+    // The forward-mode product rule on plain tensors runs as one fused pass; under
+    // check_numerics it is composed from a multiply, a multiply and an add. Both round the
+    // same two products and add them in the same order, so hvp and jacfwd of a gradient
+    // full of products (x₀x₁x₂-style terms) must agree exactly, batched and not.
+    let f = |x: &Tensor<f64>| (&(&x.sin() * &x.cos()) * &x.exp()).sum();
+    let mut rng = Rng::new(7);
+    let (x, v) = (rng.tensor(&[9], -1.0, 1.0), rng.tensor(&[9], -1.0, 1.0));
+    let fused = (hvp(f, &x, &v), hessian(f, &x));
+    let composed = check_numerics(|| (hvp(f, &x, &v), hessian(f, &x)));
+    assert_eq!(fused.0.to_vec(), composed.0.to_vec());
+    assert_eq!(fused.1.to_vec(), composed.1.to_vec());
 }
 
 /// A two-layer classifier's loss: softmax_cross_entropy(tanh(X·W1 + b1)·W2).

@@ -12,6 +12,7 @@ use kernels::ew::{self, Binary};
 use super::{batched, batched_aligned, build, expand};
 use crate::Tensor;
 use crate::engine::apply;
+use crate::mode;
 use crate::op::Op;
 use crate::shape::{self, Shape};
 
@@ -109,6 +110,45 @@ fn select_weight<T: Element>(f: Fun, a: &Tensor<T>, b: &Tensor<T>, wrt_b: bool) 
     Tensor::from_vec(w.collect(), &out)
 }
 
+/// The product rule `ta·b + a·tb` in one pass, for operands of one shape and tangents of
+/// that shape (`batch: None`) or `[batch] ++ shape`: the composed form writes and reads
+/// back two products as large as the tangents before adding them, and forward mode over a
+/// gradient is mostly such products (each `x²` of the gradient's sweep is one). The sums
+/// are the composition's bit for bit: the same two rounded products, added in the same
+/// order (Rust does not contract `x·y + z` into a fused multiply-add). `None` (compose
+/// instead) unless all four tensors are plain values (no tangent of another level, no
+/// graph being recorded) and NaN checking is off, so that the result carries nothing the
+/// composition would have added and every check still names its op.
+fn product_rule<T: Element>(
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+    ta: &Tensor<T>,
+    tb: &Tensor<T>,
+    batch: Option<usize>,
+) -> Option<Tensor<T>> {
+    let all = [a, b, ta, tb];
+    let recording = mode::recording();
+    if all.iter().any(|t| t.is_dual() || recording && t.is_tracked()) || mode::checking() {
+        return None;
+    }
+    let want = batched(batch.unwrap_or(1), a.shape());
+    let tangent_shape =
+        |t: &Tensor<T>| if batch.is_some() { t.shape() == want } else { t.shape() == a.shape() };
+    let w = a.numel();
+    if a.shape != b.shape || !tangent_shape(ta) || !tangent_shape(tb) || w == 0 {
+        return None;
+    }
+    let (av, bv) = (a.data(), b.data());
+    Some(build(ta.shape.clone(), ta.numel(), |o| {
+        let rows = o.chunks_exact_mut(w).zip(ta.data().chunks_exact(w)).zip(tb.data().chunks_exact(w));
+        for ((o, x), y) in rows {
+            for i in 0..w {
+                o[i] = x[i] * bv[i] + av[i] * y[i];
+            }
+        }
+    }))
+}
+
 #[derive(Clone, Copy)]
 pub(crate) struct BinaryOp(pub(crate) Fun);
 
@@ -203,6 +243,11 @@ impl<T: Element> Op<T> for BinaryOp {
     }
     fn jvp(&self, x: &[Tensor<T>], y: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         let (a, b) = (&x[0], &x[1]);
+        if let (Fun::Mul, Some(ta), Some(tb)) = (self.0, &t[0], &t[1])
+            && let Some(p) = product_rule(a, b, ta, tb, None)
+        {
+            return Some(p);
+        }
         if let (Fun::Sub, Some(ta), Some(tb)) = (self.0, &t[0], &t[1]) {
             // One subtraction rather than a negation and an addition.
             return Some(&ta.broadcast_to(y.shape()) - &tb.broadcast_to(y.shape()));
@@ -225,6 +270,11 @@ impl<T: Element> Op<T> for BinaryOp {
             let t = t.reshape(&batched_aligned(n, x.shape(), rank));
             self.0.partial(a, b, y, &t, wrt_b).broadcast_to(&out)
         };
+        if let (Fun::Mul, Some(ta), Some(tb)) = (self.0, &t[0], &t[1])
+            && let Some(p) = product_rule(a, b, ta, tb, Some(n))
+        {
+            return Some(p);
+        }
         if let (Fun::Sub, Some(ta), Some(tb)) = (self.0, &t[0], &t[1]) {
             let align = |t: &Tensor<T>, x: &Tensor<T>| {
                 t.reshape(&batched_aligned(n, x.shape(), rank)).broadcast_to(&out)

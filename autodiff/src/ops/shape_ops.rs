@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use kernels::Element;
 
-use super::{batched, build, build_zeroed};
+use super::{batched, build};
 use crate::Tensor;
 use crate::engine::apply;
 use crate::op::Op;
@@ -72,17 +72,61 @@ fn copy_runs<T: Copy>(
     if len == 0 {
         return;
     }
-    let runs = src.chunks_exact(src_run).zip(dst.chunks_exact_mut(dst_run));
     if len == 1 {
         // One element per run (`select` of a column): a `memcpy` call per element would
-        // cost more than the copy itself.
-        for (s, d) in runs {
+        // cost more than the copy itself. Runs of 2 (the halves of pairs) get a loop with
+        // the strides fixed, which the compiler turns into vector shuffles.
+        match (src_run, dst_run) {
+            (1, 2) => return one_per_run::<T, 1, 2>(src, src_off, dst, dst_off),
+            (2, 1) => return one_per_run::<T, 2, 1>(src, src_off, dst, dst_off),
+            _ => {}
+        }
+        for (s, d) in src.chunks_exact(src_run).zip(dst.chunks_exact_mut(dst_run)) {
             d[dst_off] = s[src_off];
         }
     } else {
-        for (s, d) in runs {
+        for (s, d) in src.chunks_exact(src_run).zip(dst.chunks_exact_mut(dst_run)) {
             d[dst_off..dst_off + len].copy_from_slice(&s[src_off..src_off + len]);
         }
+    }
+}
+
+/// [`copy_runs`] of one element per run, the run lengths constants.
+fn one_per_run<T: Copy, const S: usize, const D: usize>(src: &[T], so: usize, dst: &mut [T], d_o: usize) {
+    for (s, d) in src.chunks_exact(S).zip(dst.chunks_exact_mut(D)) {
+        d[d_o] = s[so];
+    }
+}
+
+/// Pads runs of `len` elements of `src` to runs of `run` in `dst`, `before` zeros ahead of
+/// each and the rest after: every element written once. (Zeroing all of `dst` first, then
+/// copying, wrote the copied part twice; a per-element choice between zero and copy did
+/// not vectorize and was slower still.)
+fn pad_runs<T: Element>(src: &[T], len: usize, dst: &mut [T], run: usize, before: usize) {
+    if len == 0 {
+        dst.fill(T::ZERO);
+        return;
+    }
+    if len == 1 && run == 2 {
+        // A select's gradient on pairs: interleave with zeros.
+        for (s, d) in src.iter().zip(dst.chunks_exact_mut(2)) {
+            let d: &mut [T; 2] = d.try_into().expect("pairs");
+            *d = if before == 0 { [*s, T::ZERO] } else { [T::ZERO, *s] };
+        }
+        return;
+    }
+    if run - len < 16 {
+        // Short gaps: zero the whole run (one call) and copy, rather than two short calls.
+        dst.fill(T::ZERO);
+        copy_runs(src, len, 0, dst, run, before, len);
+        return;
+    }
+    for (s, d) in src.chunks_exact(len).zip(dst.chunks_exact_mut(run)) {
+        let (head, rest) = d.split_at_mut(before);
+        let (mid, tail) = rest.split_at_mut(len);
+        head.fill(T::ZERO);
+        mid.copy_from_slice(s);
+        tail.fill(T::ZERO);
     }
 }
 
@@ -129,8 +173,8 @@ impl<T: Element> Op<T> for Pad {
         let (outer, w, inner) = shape::split(x[0].shape(), self.axis);
         let mut out: Vec<usize> = x[0].shape().to_vec();
         out[self.axis] = self.len;
-        build_zeroed(out.into(), outer * self.len * inner, |o| {
-            copy_runs(x[0].data(), w * inner, 0, o, self.len * inner, self.start * inner, w * inner)
+        build(out.into(), outer * self.len * inner, |o| {
+            pad_runs(x[0].data(), w * inner, o, self.len * inner, self.start * inner)
         })
     }
     fn vjp(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
@@ -343,5 +387,48 @@ impl<T: Element> Tensor<T> {
         let new = shape::unsqueezed(first, axis);
         let parts: Vec<Tensor<T>> = parts.iter().map(|p| p.reshape(&new)).collect();
         Tensor::concat(&parts, axis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{copy_runs, pad_runs};
+
+    #[test]
+    fn pad_runs_writes_every_element_once_in_each_layout() {
+        // Each case takes a different branch: empty runs, pairs (either half), short gaps,
+        // long gaps. The expected output is built index by index: element k of source run
+        // o lands at o·run + before + k, everything else is zero; the output starts full
+        // of 7s so a skipped element shows.
+        for (len, run, before) in [(0, 3, 0), (1, 2, 0), (1, 2, 1), (2, 5, 1), (3, 40, 30), (3, 40, 0)] {
+            let outer = 4;
+            let src: Vec<f64> = (0..outer * len).map(|v| v as f64 + 1.0).collect();
+            let mut dst = vec![7.0; outer * run];
+            pad_runs(&src, len, &mut dst, run, before);
+            let mut want = vec![0.0; outer * run];
+            for o in 0..outer {
+                for k in 0..len {
+                    want[o * run + before + k] = src[o * len + k];
+                }
+            }
+            assert_eq!(dst, want, "len {len}, run {run}, before {before}");
+        }
+    }
+
+    #[test]
+    fn copy_runs_of_one_element_with_fixed_and_general_strides() {
+        // (src_run, src_off, dst_run, dst_off): the pair halves the fixed-stride loops
+        // take, and a general stride. Untouched destination elements keep their -1.
+        for (sr, so, dr, d_o) in [(2, 0, 1, 0), (2, 1, 1, 0), (1, 0, 2, 1), (3, 2, 4, 1)] {
+            let outer = 5;
+            let src: Vec<f64> = (0..outer * sr).map(|v| v as f64).collect();
+            let mut dst = vec![-1.0; outer * dr];
+            copy_runs(&src, sr, so, &mut dst, dr, d_o, 1);
+            let mut want = vec![-1.0; outer * dr];
+            for o in 0..outer {
+                want[o * dr + d_o] = src[o * sr + so];
+            }
+            assert_eq!(dst, want, "runs {sr} -> {dr}, offsets {so} -> {d_o}");
+        }
     }
 }

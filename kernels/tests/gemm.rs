@@ -281,9 +281,9 @@ fn skinny_f64() {
     skinny::<f64>();
 }
 
-/// Column-major A whose columns lie more than 2 KiB apart is packed (not read in place) on
+/// Column-major A feeding more than four B micro-panels is packed (not read in place) on
 /// the packed path, through the fixed-size panel copies for full panels and the general
-/// copy for the last, partial one: 520 rows (f32: 2080 bytes apart; 520 = 16·32 + 8).
+/// copy for the last, partial one: 520 rows (520 = 16·32 + 8), 70 columns of C.
 #[test]
 fn packed_path_packs_far_apart_columns() {
     let mut rng = Rng(0x5EED_0006);

@@ -4,9 +4,9 @@
 //! packed layout follows its source so packing is a plain copy: column-major sources
 //! keep each column's `KC` elements contiguous (`csb = KC`), others are laid out k-major
 //! (`NR` elements per k-step, zero-padded) for the fixed-stride packed kernel. A is packed
-//! into `MR`-row micro-panels when its rows are not unit stride or its columns lie far
-//! apart; otherwise it is read in place, block by block (its columns are already what a
-//! packed panel holds).
+//! into `MR`-row micro-panels, except that a column-contiguous A feeding only a few
+//! columns of C is read in place, block by block (its columns are already what a packed
+//! panel holds, and a copy would not be amortised).
 
 use super::blocking::Blocking;
 use super::buffer::{PackBuf, Slot};
@@ -17,10 +17,16 @@ use super::table::Kernels;
 use super::{Par, Problem, StridedMut};
 use crate::Element;
 
-/// Largest distance between A's columns, in bytes, at which A is still read in place: at
-/// 2 KiB a 4 KiB page holds two k-steps of a micro-panel, so a `KC`-deep walk stays within
-/// the L1 TLB's reach.
-const A_IN_PLACE_MAX_COLUMN_BYTES: usize = 2048;
+/// Widest C, in micro-panels of B, for which a column-contiguous A is read in place: each
+/// A block then serves at most this many B micro-panels, too few to amortise its copy.
+/// Wider products pack A even when its columns are close: a packed micro-panel is one
+/// sequential stream, an in-place one a walk at A's column stride. Measured on the Intel
+/// Xeon host (one process, variants interleaved, median of 15 per-round ratios; packed vs
+/// in place): f32 n = 256 and 320 (1 and 1.25 KiB between columns) 1.09× and 1.09×, f32
+/// n = 512 (2 KiB) 1.06–1.3× over five runs on one and two threads, f64 n = 128 and 256
+/// 1.04× and 1.05×.
+/// On Zen 5 the one distance measured (4 KiB) was within ±2% either way.
+const A_IN_PLACE_MAX_PANELS: usize = 4;
 
 /// The packed path. Threads split C into a grid of independent sub-products (whole
 /// micro-panels each), every one running the sequential loops below with its own packing
@@ -67,10 +73,8 @@ unsafe fn sequential<T: Element>(kern: &Kernels<T>, blocking: Blocking, g: Probl
     let (mc, kc) = (blocking.mc.next_multiple_of(mr).max(mr), blocking.kc.max(1));
     let nc = blocking.nc.next_multiple_of(nr).max(nr);
     let b_columns = b.rs == 1;
-    // A column-contiguous A is read in place unless its columns are far apart (then each
-    // k-step of a micro-panel touches a new page: TLB misses) and it is reused across
-    // enough columns of C to amortise a copy.
-    let a_in_place = a.rs == 1 && (a.cs.unsigned_abs() * elem <= A_IN_PLACE_MAX_COLUMN_BYTES || n <= 4 * nr);
+    // A column-contiguous A is read in place only when too few columns of C reuse it.
+    let a_in_place = a.rs == 1 && n <= A_IN_PLACE_MAX_PANELS * nr;
     let mut bbuf = PackBuf::take(Slot::B, kc * nc.next_multiple_of(nr) * elem);
     let bpack = bbuf.as_mut_ptr::<T>();
     let mut abuf = (!a_in_place).then(|| PackBuf::take(Slot::A, kc * mc * elem));

@@ -131,9 +131,10 @@ fn product_rule<T: Element>(
     if all.iter().any(|t| t.is_dual() || recording && t.is_tracked()) || mode::checking() {
         return None;
     }
-    let want = batched(batch.unwrap_or(1), a.shape());
-    let tangent_shape =
-        |t: &Tensor<T>| if batch.is_some() { t.shape() == want } else { t.shape() == a.shape() };
+    let tangent_shape = |t: &Tensor<T>| match batch {
+        None => t.shape() == a.shape(),
+        Some(b) => t.shape().split_first() == Some((&b, a.shape())),
+    };
     let w = a.numel();
     if a.shape != b.shape || !tangent_shape(ta) || !tangent_shape(tb) || w == 0 {
         return None;

@@ -143,17 +143,16 @@ fn mm<T: Element>(a: &Tensor<T>, b: &Tensor<T>, ta: bool, tb: bool) -> Tensor<T>
 /// Copies `src` (`rows × cols`, row-major) transposed into `dst`: element `(i, j)` goes to
 /// `dst[j * ld + i]` (`ld ≥ rows`; `dst` may be a window of a wider matrix).
 ///
-/// Tiles of up to 64 source rows × 8 columns: each destination row gets one run of up to
-/// 64 consecutive elements (whole lines, written once, not revisited), and the tile's
-/// source is one line per row, which stays in L1 for all 8 columns. Tiles of 8 rows × 64
-/// columns (the destination rows written 8 elements at a time) took 30% longer on the
-/// `[64, 1000]` blocks of a Jacobian: each destination line was fetched again for every 8
-/// source rows, a pass over all columns having outgrown L1. Elements are stored one by
+/// Blocks of up to 64 source rows, walked column by column: each destination row gets one
+/// run of up to 64 consecutive elements (whole lines, written once, not revisited), and
+/// the block's source lines (one per row) stay in L1 for the next columns they hold.
+/// Tiles of 8 rows × 64 columns (the destination rows written 8 elements at a time) took
+/// 30% longer on the `[64, 1000]` blocks of a Jacobian: each destination line was fetched
+/// again for every 8 source rows, a pass over all columns having outgrown L1. Elements are stored one by
 /// one; gathering 8 into a stack array and copying that made each copy's load wait on 8
 /// narrower stores it could not forward from.
 pub(crate) fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: &mut [T], ld: usize) {
     const R: usize = 64;
-    const C: usize = 8;
     assert!(src.len() == rows * cols && ld >= rows, "transpose_into: {rows}x{cols} source, ld {ld}");
     if rows == 0 || cols == 0 {
         return;
@@ -162,12 +161,10 @@ pub(crate) fn transpose_into<T: Copy>(src: &[T], rows: usize, cols: usize, dst: 
     for i0 in (0..rows).step_by(R) {
         let i1 = (i0 + R).min(rows);
         let block = &src[i0 * cols..i1 * cols];
-        for j0 in (0..cols).step_by(C) {
-            for j in j0..(j0 + C).min(cols) {
-                let out = &mut dst[j * ld + i0..j * ld + i1];
-                for (k, d) in out.iter_mut().enumerate() {
-                    *d = block[k * cols + j];
-                }
+        for j in 0..cols {
+            let out = &mut dst[j * ld + i0..j * ld + i1];
+            for (k, d) in out.iter_mut().enumerate() {
+                *d = block[k * cols + j];
             }
         }
     }
@@ -268,7 +265,7 @@ mod tests {
 
     #[test]
     fn transpose_into_a_window_of_a_wider_matrix() {
-        // Every shape around the 64 × 8 tile (full tiles, partial ones, single rows and
+        // Every shape around the 64-row block (full blocks, partial ones, single rows and
         // columns), written into columns 3.. of a destination with 5 spare columns: each
         // element (i, j) lands at j·ld + 3 + i, and nothing else is written.
         for rows in [1, 7, 63, 64, 65, 130] {

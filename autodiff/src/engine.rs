@@ -85,13 +85,23 @@ fn dual_eval<T: Element, O: Op<T> + Clone>(op: &O, inputs: &[&Tensor<T>], level:
     }
     let refs: Vec<&Tensor<T>> = primals.iter().collect();
     let out = apply(op.clone(), &refs);
-    let tangent = match batch {
-        None => op.jvp(&primals, &out, &tangents),
-        Some(b) => op.jvp_batch(&primals, &out, &tangents, b),
+    let (tangent, window) = match batch {
+        None => (op.jvp(&primals, &out, &tangents), None),
+        Some(b) => {
+            let windows: Vec<_> = inputs
+                .iter()
+                .map(|t| t.dual.as_ref().filter(|d| d.level == level).and_then(|d| d.window))
+                .collect();
+            crate::window::jvp_batch(op, &primals, &out, tangents, &windows, b)
+        }
     };
     let tangent = tangent
         .unwrap_or_else(|| panic!("`{}` has no JVP rule, so forward mode cannot pass through it", op.name()));
-    let expected: Vec<usize> = batch.into_iter().chain(out.shape().iter().copied()).collect();
+    let mut expected: Vec<usize> = batch.into_iter().chain(out.shape().iter().copied()).collect();
+    if let Some(w) = window {
+        // A compact tangent holds the window's rows of axis 0 only.
+        expected[1] = w.len;
+    }
     assert!(
         tangent.shape() == expected,
         "`{}`: the JVP rule returned a tangent of shape {:?} where {:?} was due",
@@ -99,7 +109,7 @@ fn dual_eval<T: Element, O: Op<T> + Clone>(op: &O, inputs: &[&Tensor<T>], level:
         tangent.shape(),
         expected
     );
-    let dual = DualPart { level, tangent, lower: out.dual, primal_node: out.node, batch };
+    let dual = DualPart { level, tangent, lower: out.dual, primal_node: out.node, batch, window };
     Tensor { shape: out.shape, data: out.data, node: None, dual: Some(Arc::new(dual)) }
 }
 

@@ -13,6 +13,7 @@ use crate::graph::Node;
 use crate::mode::{self, Level};
 use crate::op::Op;
 use crate::tensor::DualPart;
+use crate::window::Window;
 
 /// The identity, recorded: gives a tracked input a node of its own, so a transform can ask
 /// for the gradient with respect to exactly this use of it (d/dx x = 1).
@@ -262,7 +263,18 @@ pub(crate) fn make_dual<T: Element>(
     level: Level,
     batch: Option<usize>,
 ) -> Tensor<T> {
-    let d = DualPart { level, tangent: v, lower: x.dual.clone(), primal_node: x.node.clone(), batch };
+    make_dual_windowed(x, v, level, batch, None)
+}
+
+/// [`make_dual`] with a compact batched tangent `v` at `window` (see `crate::window`).
+pub(crate) fn make_dual_windowed<T: Element>(
+    x: &Tensor<T>,
+    v: Tensor<T>,
+    level: Level,
+    batch: Option<usize>,
+    window: Option<Window>,
+) -> Tensor<T> {
+    let d = DualPart { level, tangent: v, lower: x.dual.clone(), primal_node: x.node.clone(), batch, window };
     Tensor { dual: Some(Arc::new(d)), ..x.clone() }
 }
 
@@ -277,6 +289,20 @@ pub(crate) fn unpack<T: Element>(
     level: Level,
     batch: Option<usize>,
 ) -> (Tensor<T>, Tensor<T>) {
+    let (primal, t, window) = unpack_compact(y, level, batch);
+    let t = match window {
+        Some(w) => crate::window::densify(&t, w),
+        None => t,
+    };
+    (primal, t)
+}
+
+/// [`unpack`] leaving a compact batched tangent compact, with its window.
+pub(crate) fn unpack_compact<T: Element>(
+    y: &Tensor<T>,
+    level: Level,
+    batch: Option<usize>,
+) -> (Tensor<T>, Tensor<T>, Option<Window>) {
     match &y.dual {
         Some(d) if d.level == level => {
             let primal = Tensor {
@@ -285,7 +311,7 @@ pub(crate) fn unpack<T: Element>(
                 node: d.primal_node.clone(),
                 dual: d.lower.clone(),
             };
-            (primal, d.tangent.clone())
+            (primal, d.tangent.clone(), d.window)
         }
         Some(d) if !mode::level_active(d.level) => {
             panic!(
@@ -297,7 +323,7 @@ pub(crate) fn unpack<T: Element>(
         _ => {
             // f does not depend on x: the tangent is zero.
             let shape: Vec<usize> = batch.into_iter().chain(y.shape().iter().copied()).collect();
-            (y.clone(), Tensor::zeros(&shape))
+            (y.clone(), Tensor::zeros(&shape), None)
         }
     }
 }

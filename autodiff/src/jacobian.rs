@@ -6,29 +6,69 @@
 //! on the graph recorded once. `chunk` bounds the batch, so memory stays at `chunk` times
 //! one tangent per intermediate. The Jacobian of `f: shape_in → shape_out` has shape
 //! `shape_out ++ shape_in`.
+//!
+//! A chunk of basis vectors is zero outside a few rows of the input; `jacfwd` and `hessian`
+//! keep such tangents compact through the ops that allow it (see `crate::window`), so
+//! functions coupling nearby elements only cost far less than their dense Jacobian passes.
 
 use kernels::Element;
 
 use crate::Tensor;
 use crate::backward::fill_zeros;
 use crate::engine::{Sweep, sweep};
-use crate::functional::{grad, grad_many, jvp, jvp_many, make_dual, track, unpack, vjp, vjp_many};
+use crate::functional::{
+    grad, grad_many, jvp, jvp_many, make_dual_windowed, track, unpack_compact, vjp, vjp_many,
+};
 use crate::mode;
+use crate::window::Window;
 
 /// Basis vectors per pass when no chunk is given: enough to keep the batched kernels busy,
 /// few enough that 64 tangents of every intermediate fit in memory for typical sizes.
 pub const DEFAULT_CHUNK: usize = 64;
 
-/// Rows `start..start + c` of the identity on `n` elements, shaped `[c] ++ shape`.
+/// Rows `start..start + c` of the identity on the elements of `shape`, as a batched tangent
+/// `[c] ++ shape`: compact when they lie within fewer than all of `shape`'s rows (axis 0),
+/// with that [`Window`].
+fn compact_basis<T: Element>(start: usize, c: usize, shape: &[usize]) -> (Tensor<T>, Option<Window>) {
+    basis_in(start, c, shape, true)
+}
+
+/// [`compact_basis`] always dense (`jacrev`'s cotangents).
 fn basis<T: Element>(start: usize, c: usize, shape: &[usize]) -> Tensor<T> {
+    basis_in(start, c, shape, false).0
+}
+
+/// The basis rows of [`compact_basis`] (compact only if `compact`).
+fn basis_in<T: Element>(
+    start: usize,
+    c: usize,
+    shape: &[usize],
+    compact: bool,
+) -> (Tensor<T>, Option<Window>) {
     let n: usize = shape.iter().product();
-    let full: Vec<usize> = std::iter::once(c).chain(shape.iter().copied()).collect();
-    // From the buffer cache: the previous pass's basis is reused, not fresh pages.
-    crate::ops::build_zeroed(full.into(), c * n, |v| {
-        for i in 0..c {
-            v[i * n + start + i] = T::ONE;
+    // Elements per row of axis 0 (all of them for a 0-d shape).
+    let row = shape.first().map_or(n, |&rows| n.checked_div(rows).unwrap_or(0));
+    let window = match shape.first() {
+        Some(&rows) if compact && row > 0 && c > 0 => {
+            let (lo, hi) = (start / row, (start + c).div_ceil(row));
+            (hi - lo < rows).then_some(Window { start: lo, len: hi - lo, full: rows })
         }
-    })
+        _ => None,
+    };
+    // The tangent's shape, its elements per basis vector, and the first element's index.
+    let (full, m, offset): (Vec<usize>, usize, usize) = match window {
+        Some(w) => {
+            ([c, w.len].into_iter().chain(shape[1..].iter().copied()).collect(), w.len * row, w.start * row)
+        }
+        None => (std::iter::once(c).chain(shape.iter().copied()).collect(), n, 0),
+    };
+    // From the buffer cache: the previous pass's basis is reused, not fresh pages.
+    let t = crate::ops::build_zeroed(full.into(), c * m, |v| {
+        for i in 0..c {
+            v[i * m + start - offset + i] = T::ONE;
+        }
+    });
+    (t, window)
 }
 
 /// `[n, ...out]` rows (one per input element) to the Jacobian `out ++ in`.
@@ -74,7 +114,8 @@ pub fn jacfwd_chunked<T: Element>(
         x,
         chunk,
         |out| out.iter().chain(x.shape()).copied().collect(),
-        |jac, start, t| {
+        |jac, start, t, window| {
+            let t = window.map_or_else(|| t.clone(), |w| crate::window::densify(t, w));
             let (c, m) = (t.shape()[0], t.numel() / t.shape()[0].max(1));
             if c > 0 && m > 0 {
                 crate::ops::transpose_into(t.data(), c, m, &mut jac[start..], n);
@@ -86,8 +127,9 @@ pub fn jacfwd_chunked<T: Element>(
 /// The forward passes of a Jacobian by forward mode, `chunk` basis vectors each: pass
 /// `[start, start + c)` gives the `[c, ...out]` block whose row `k` is `∂f/∂x_{start+k}`.
 /// Plain blocks are handed to `place` with the Jacobian's buffer (of `shape(out)`, f's
-/// output shape `out`) as they come, so each block's memory is reused by the next pass; if
-/// the blocks carry a graph or tangents (nested transforms), they are joined with
+/// output shape `out`) as they come — compact, with their window of `out`'s rows, where
+/// they have one — so each block's memory is reused by the next pass; if the blocks carry
+/// a graph or tangents (nested transforms), they are made dense and joined with
 /// differentiable ops into the `out ++ in` Jacobian instead.
 #[track_caller]
 fn forward_passes<T: Element>(
@@ -95,41 +137,44 @@ fn forward_passes<T: Element>(
     x: &Tensor<T>,
     chunk: usize,
     shape: impl FnOnce(&[usize]) -> Vec<usize>,
-    mut place: impl FnMut(&mut [T], usize, &Tensor<T>),
+    mut place: impl FnMut(&mut [T], usize, &Tensor<T>, Option<Window>),
 ) -> Tensor<T> {
     check_chunk(chunk);
     let n = x.numel();
     let pass = |start: usize| {
         let c = chunk.min(n - start);
         let guard = mode::push_level();
-        let xd = make_dual(x, basis(start, c, x.shape()), guard.0, Some(c));
-        let (y, t) = unpack(&f(&xd), guard.0, Some(c));
+        let (v, window) = compact_basis(start, c, x.shape());
+        let xd = make_dual_windowed(x, v, guard.0, Some(c), window);
+        let (y, t, window) = unpack_compact(&f(&xd), guard.0, Some(c));
         drop(guard);
-        (y.shape().to_vec(), t)
+        (y.shape().to_vec(), t, window)
     };
-    let (out, first) = pass(0);
+    let (out, first, first_window) = pass(0);
     if first.is_tracked() || first.is_dual() {
-        let mut rows = vec![first];
+        let dense =
+            |t: Tensor<T>, w: Option<Window>| w.map_or_else(|| t.clone(), |w| crate::window::densify(&t, w));
+        let mut rows = vec![dense(first, first_window)];
         let mut start = rows[0].shape()[0];
         while start < n {
-            let t = pass(start).1;
+            let (_, t, w) = pass(start);
             start += t.shape()[0];
-            rows.push(t);
+            rows.push(dense(t, w));
         }
         return rows_to_jacobian(&Tensor::concat(&rows, 0), &out, x.shape());
     }
     let m: usize = out.iter().product();
     crate::ops::build(shape(&out).into(), m * n, |jac| {
         let mut start = first.shape()[0];
-        place(jac, 0, &first);
+        place(jac, 0, &first, first_window);
         drop(first);
         while start < n {
-            let t = pass(start).1;
+            let (_, t, window) = pass(start);
             assert!(
                 !t.is_tracked() && !t.is_dual(),
                 "jacfwd: f's passes differ in whether they record a graph"
             );
-            place(jac, start, &t);
+            place(jac, start, &t, window);
             start += t.shape()[0];
         }
     })
@@ -238,8 +283,23 @@ pub fn hessian<T: Element>(f: impl Fn(&Tensor<T>) -> Tensor<T>, x: &Tensor<T>) -
         x,
         DEFAULT_CHUNK,
         shape,
-        |h, start, t| {
-            h[start * n..start * n + t.numel()].copy_from_slice(t.data());
+        |h, start, t, window| {
+            let c = t.shape()[0];
+            let rows = &mut h[start * n..(start + c) * n];
+            match window {
+                None => rows.copy_from_slice(t.data()),
+                // Compact rows: each Hessian row is zero outside the window's elements
+                // (all of it for an empty window).
+                Some(w) => {
+                    let run = t.numel().checked_div(c).unwrap_or(0);
+                    let at = w.start * (n / w.full);
+                    for (k, row) in rows.chunks_exact_mut(n.max(1)).enumerate() {
+                        row[..at].fill(T::ZERO);
+                        row[at..at + run].copy_from_slice(&t.data()[k * run..(k + 1) * run]);
+                        row[at + run..].fill(T::ZERO);
+                    }
+                }
+            }
         },
     )
 }

@@ -76,6 +76,7 @@ mod ops;
 mod shape;
 mod tensor;
 mod trace;
+mod window;
 
 pub use backward::gradients;
 pub use functional::{

@@ -21,6 +21,9 @@ pub(crate) struct DualPart<T: Element> {
     pub(crate) primal_node: Option<Arc<Node<T>>>,
     /// `Some(b)`: `tangent` holds `b` tangents stacked along a leading axis (`jacfwd`).
     pub(crate) batch: Option<usize>,
+    /// Batched only: `Some(w)`: `tangent` is compact, zero outside rows `w` of the
+    /// primal's axis 0, which it holds alone (see `crate::window`).
+    pub(crate) window: Option<crate::window::Window>,
 }
 
 /// An n-dimensional, row-major, contiguous array of `f32` or `f64`.

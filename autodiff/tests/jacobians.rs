@@ -265,15 +265,43 @@ fn rosenbrock_hessian_closed_form() {
     let (x, v) = (t(&[0.5, -1.25, 1.5, 0.75], &[4]), t(&[1.0, -0.5, 0.25, 2.0], &[4]));
     let h = check_hessian("rosenbrock 4", &rosenbrock, &x, &v, 0.0);
     assert_eq!(h.to_vec(), (0..16).map(|k| rosenbrock_h(x.data(), k / 4, k % 4).0).collect::<Vec<_>>());
-    // n = 10 at random points: each entry is ≤ 3 products and sums of terms up to ~3500, in
-    // a different order by the engine: ≤ 8 roundings of Σ|terms| on each side, so 16ε of
-    // Σ|terms| per entry (the zeros are exact: no term reaches them).
+    // n = 10 and 150 at random points: each entry is ≤ 3 products and sums of terms up to
+    // ~3500, in a different order by the engine: ≤ 8 roundings of Σ|terms| on each side, so
+    // 16ε of Σ|terms| per entry (the zeros are exact: no term reaches them). At n = 150 the
+    // forward passes (64, 64 and 22 basis vectors) carry compact tangents: windows of rows,
+    // moved by the two slices along axis 0 and by their pads in the gradient.
     let mut rng = Rng::new(11);
-    let (x, v) = (rng.tensor(&[10], -1.5, 1.5), rng.tensor(&[10], -1.0, 1.0));
-    let h = check_hessian("rosenbrock 10", &rosenbrock, &x, &v, RTOL);
-    for (k, g) in h.data().iter().enumerate() {
-        let (w, mag) = rosenbrock_h(x.data(), k / 10, k % 10);
-        assert!((g - w).abs() <= 16.0 * EPS * mag, "entry ({}, {}): {g} vs {w}", k / 10, k % 10);
+    for n in [10, 150] {
+        let (x, v) = (rng.tensor(&[n], -1.5, 1.5), rng.tensor(&[n], -1.0, 1.0));
+        let h = check_hessian(&format!("rosenbrock {n}"), &rosenbrock, &x, &v, RTOL);
+        for (k, g) in h.data().iter().enumerate() {
+            let (w, mag) = rosenbrock_h(x.data(), k / n, k % n);
+            assert!((g - w).abs() <= 16.0 * EPS * mag, "n = {n}, entry ({}, {}): {g} vs {w}", k / n, k % n);
+        }
+    }
+}
+
+#[test]
+fn hessians_of_functions_of_some_rows_only() {
+    // f(x) = Σ_{i<10} xᵢ² + Σ_{i≥10} xᵢ over 200 inputs: H = diag(2, …, 2, 0, …, 0), exact.
+    // The passes beyond row 10 see the slice x[..10] miss their window (an empty compact
+    // tangent, padded back into the gradient) and the linear part carry no tangent; a
+    // matrix form g(x) = Σ (x₁₀ₓ₂₀[..2])³ reaches the same rows through a reshape.
+    let mut rng = Rng::new(17);
+    let x = rng.tensor(&[200], -1.0, 1.0);
+    let f = |x: &Tf| &x.slice(0, 0..10).square().sum() + &x.slice(0, 10..200).sum();
+    let h = hessian(f, &x);
+    let want: Vec<f64> =
+        (0..200 * 200).map(|k| if k / 200 == k % 200 && k / 200 < 10 { 2.0 } else { 0.0 }).collect();
+    assert_eq!(h.to_vec(), want);
+    assert_eq!(hessian_rev(f, &x).to_vec(), want);
+    // g: rows 0..2 of x as [100, 2] are x₀..x₃; ∂²(x³)/∂x² = 6x, one rounding of 6·x.
+    let g = |x: &Tf| x.reshape(&[100, 2]).slice(0, 0..2).powi(3).sum();
+    let h = hessian(g, &x);
+    for (k, got) in h.data().iter().enumerate() {
+        let (i, j) = (k / 200, k % 200);
+        let want = if i == j && i < 4 { 6.0 * x.data()[i] } else { 0.0 };
+        assert!((got - want).abs() <= EPS * want.abs(), "H[{i}, {j}] = {got}, want {want}");
     }
 }
 

@@ -4,7 +4,7 @@
 use kernels::Element;
 use kernels::ew;
 
-use super::{batched, batched_aligned};
+use super::{Rows, batched, batched_aligned};
 use crate::Tensor;
 use crate::engine::apply;
 use crate::op::Op;
@@ -126,6 +126,16 @@ impl<T: Element> Op<T> for BroadcastTo {
 /// Sum down to a fixed shape. VJP: broadcast back; JVP: `sum_to` the tangent.
 #[derive(Clone)]
 struct SumTo(Shape);
+
+/// [`Rows::Collapse`] for a [`SumTo`] that sums over the input's axis 0 (its batched JVP
+/// reads only the input's rank); `None` otherwise.
+pub(super) fn rows_rule<T: Element>(op: &dyn std::any::Any, x: &[Tensor<T>]) -> Option<Rows> {
+    let target = &op.downcast_ref::<SumTo>()?.0;
+    let rank = x.first()?.ndim();
+    // The target aligned to the input's rank (trailing axes): axis 0 is 1 or absent.
+    let sums_rows = target.len() < rank || target.first() == Some(&1);
+    (rank > 0 && sums_rows).then_some(Rows::Collapse)
+}
 
 impl<T: Element> Op<T> for SumTo {
     fn name(&self) -> &str {

@@ -24,6 +24,11 @@ enum Kind {
 #[derive(Clone, Copy)]
 struct Backward(Kind);
 
+/// Whether `op` is one of these fused backward ops (elementwise, so row-local).
+pub(super) fn is_backward(op: &dyn std::any::Any) -> bool {
+    op.is::<Backward>()
+}
+
 impl Backward {
     /// `s·∂b/∂v` (the partial in the second operand), `None` where it is zero.
     fn second<T: Element>(self, g: &Tensor<T>, v: &Tensor<T>, s: &Tensor<T>) -> Option<Tensor<T>> {

@@ -3,6 +3,7 @@
 //! doc comment. The public methods on [`Tensor`](crate::Tensor) that apply them live next to
 //! them.
 
+use std::any::Any;
 use std::sync::Arc;
 
 use kernels::Element;
@@ -22,6 +23,7 @@ mod unary;
 
 pub(crate) use broadcast::expand;
 pub(crate) use linalg::transpose_into;
+pub(crate) use shape_ops::pad;
 
 /// A plain tensor of `shape` (`n` elements) from a kernel that writes every element.
 pub(crate) fn build<T: Element>(shape: Shape, n: usize, fill: impl FnOnce(&mut [T])) -> Tensor<T> {
@@ -52,4 +54,34 @@ pub(crate) fn batched(batch: usize, shape: &[usize]) -> Vec<usize> {
 pub(crate) fn batched_aligned(batch: usize, shape: &[usize], rank: usize) -> Vec<usize> {
     let pad = rank.saturating_sub(shape.len());
     std::iter::once(batch).chain(std::iter::repeat_n(1, pad)).chain(shape.iter().copied()).collect()
+}
+
+/// How an op's batched JVP rule can run on tangents that are zero outside a window of rows
+/// (the primal's axis 0; see `crate::window`).
+pub(crate) enum Rows {
+    /// Output row i depends only on row i of the inputs whose axis 0 is the output's (and
+    /// on the other inputs whole), and the rule holds on any run of rows: it may run on the
+    /// window's rows of every row-aligned input and of the output.
+    Local,
+    /// The rule sums the tangent over axis 0 (and maybe others) and reads no primal shape
+    /// but its rank: rows outside the window add nothing, so it may run on the window's
+    /// rows of the tangent alone; the result is dense.
+    Collapse,
+    /// A reshape: the window maps onto the output's rows.
+    Reshape,
+    /// A slice of these rows along axis 0: the window, cut to them, moves with them.
+    Slice(std::ops::Range<usize>),
+    /// A pad along axis 0 placing the input at row `start` of `len`: the window moves too.
+    Pad { start: usize, len: usize },
+    /// None of these: the tangents are made dense first.
+    Dense,
+}
+
+/// The [`Rows`] rule of `op` applied to `inputs`. Only built-in ops are listed: a user's
+/// op (or any op not listed) sees dense tangents.
+pub(crate) fn rows_rule<T: Element>(op: &dyn Any, inputs: &[Tensor<T>]) -> Rows {
+    if op.is::<unary::UnaryOp>() || op.is::<binary::BinaryOp>() || fused::is_backward(op) {
+        return Rows::Local;
+    }
+    shape_ops::rows_rule(op).or_else(|| broadcast::rows_rule(op, inputs)).unwrap_or(Rows::Dense)
 }

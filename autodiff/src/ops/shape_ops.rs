@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use kernels::Element;
 
-use super::{batched, build};
+use super::{Rows, batched, build};
 use crate::Tensor;
 use crate::engine::apply;
 use crate::op::Op;
@@ -55,6 +55,26 @@ struct Pad {
     axis: usize,
     start: usize,
     len: usize,
+}
+
+/// The tensor placed at `start..` along `axis` of zeros with `len` there (differentiable):
+/// a windowed tangent made dense, or widened to a larger window.
+pub(crate) fn pad<T: Element>(t: &Tensor<T>, axis: usize, start: usize, len: usize) -> Tensor<T> {
+    debug_assert!(start + t.shape()[axis] <= len);
+    apply(Pad { axis, start, len }, &[t])
+}
+
+/// [`Rows`] of the shape ops: a reshape maps windows, slices and pads move them along axis
+/// 0 and are row-local along the others; `None` for other ops.
+pub(super) fn rows_rule(op: &dyn std::any::Any) -> Option<Rows> {
+    if op.is::<Reshape>() {
+        return Some(Rows::Reshape);
+    }
+    if let Some(s) = op.downcast_ref::<Slice>() {
+        return Some(if s.axis > 0 { Rows::Local } else { Rows::Slice(s.range.clone()) });
+    }
+    let p = op.downcast_ref::<Pad>()?;
+    Some(if p.axis > 0 { Rows::Local } else { Rows::Pad { start: p.start, len: p.len } })
 }
 
 /// Copies `(outer, inner)` blocks: `src` holds `outer` runs of `src_run`, `dst` `outer` runs

@@ -88,11 +88,14 @@ fn dual_eval<T: Element, O: Op<T> + Clone>(op: &O, inputs: &[&Tensor<T>], level:
     let (tangent, window) = match batch {
         None => (op.jvp(&primals, &out, &tangents), None),
         Some(b) => {
-            let windows: Vec<_> = inputs
-                .iter()
-                .map(|t| t.dual.as_ref().filter(|d| d.level == level).and_then(|d| d.window))
-                .collect();
-            crate::window::jvp_batch(op, &primals, &out, tangents, &windows, b)
+            let window_of =
+                |t: &&Tensor<T>| t.dual.as_ref().filter(|d| d.level == level).and_then(|d| d.window);
+            if inputs.iter().any(|t| window_of(t).is_some()) {
+                let windows: Vec<_> = inputs.iter().map(window_of).collect();
+                crate::window::jvp_batch(op, &primals, &out, tangents, &windows, b)
+            } else {
+                (op.jvp_batch(&primals, &out, &tangents, b), None)
+            }
         }
     };
     let tangent = tangent

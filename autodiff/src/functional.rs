@@ -290,11 +290,7 @@ pub(crate) fn unpack<T: Element>(
     batch: Option<usize>,
 ) -> (Tensor<T>, Tensor<T>) {
     let (primal, t, window) = unpack_compact(y, level, batch);
-    let t = match window {
-        Some(w) => crate::window::densify(&t, w),
-        None => t,
-    };
-    (primal, t)
+    (primal, crate::window::dense(t, window))
 }
 
 /// [`unpack`] leaving a compact batched tangent compact, with its window.

@@ -115,7 +115,7 @@ pub fn jacfwd_chunked<T: Element>(
         chunk,
         |out| out.iter().chain(x.shape()).copied().collect(),
         |jac, start, t, window| {
-            let t = window.map_or_else(|| t.clone(), |w| crate::window::densify(t, w));
+            let t = crate::window::dense(t.clone(), window);
             let (c, m) = (t.shape()[0], t.numel() / t.shape()[0].max(1));
             if c > 0 && m > 0 {
                 crate::ops::transpose_into(t.data(), c, m, &mut jac[start..], n);
@@ -152,14 +152,12 @@ fn forward_passes<T: Element>(
     };
     let (out, first, first_window) = pass(0);
     if first.is_tracked() || first.is_dual() {
-        let dense =
-            |t: Tensor<T>, w: Option<Window>| w.map_or_else(|| t.clone(), |w| crate::window::densify(&t, w));
-        let mut rows = vec![dense(first, first_window)];
+        let mut rows = vec![crate::window::dense(first, first_window)];
         let mut start = rows[0].shape()[0];
         while start < n {
             let (_, t, w) = pass(start);
             start += t.shape()[0];
-            rows.push(dense(t, w));
+            rows.push(crate::window::dense(t, w));
         }
         return rows_to_jacobian(&Tensor::concat(&rows, 0), &out, x.shape());
     }

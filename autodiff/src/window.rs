@@ -38,6 +38,14 @@ pub(crate) fn densify<T: Element>(t: &Tensor<T>, w: Window) -> Tensor<T> {
     pad(t, 1, w.start, w.full)
 }
 
+/// `t` as a dense tangent: made dense if it is compact at `w`, else itself.
+pub(crate) fn dense<T: Element>(t: Tensor<T>, w: Option<Window>) -> Tensor<T> {
+    match w {
+        Some(w) => densify(&t, w),
+        None => t,
+    }
+}
+
 /// `t` (compact at `w`) widened to rows `lo..hi` ⊇ `w`'s (unless `w` is empty).
 fn widen<T: Element>(t: Tensor<T>, w: Window, lo: usize, hi: usize) -> Tensor<T> {
     if (w.start, w.len) == (lo, hi - lo) {
@@ -90,14 +98,8 @@ pub(crate) fn jvp_batch<T: Element, O: Op<T>>(
         }
         Rows::Dense => {}
     }
-    let dense: Vec<Option<Tensor<T>>> = tangents
-        .into_iter()
-        .zip(windows)
-        .map(|(t, w)| match (t, w) {
-            (Some(t), Some(w)) => Some(densify(&t, *w)),
-            (t, _) => t,
-        })
-        .collect();
+    let dense: Vec<Option<Tensor<T>>> =
+        tangents.into_iter().zip(windows).map(|(t, w)| t.map(|t| dense(t, *w))).collect();
     (op.jvp_batch(primals, out, &dense, b), None)
 }
 

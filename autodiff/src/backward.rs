@@ -7,7 +7,7 @@ use kernels::Element;
 
 use crate::Tensor;
 use crate::engine::{Sweep, sweep};
-use crate::graph::{Node, lock};
+use crate::graph::Node;
 
 impl<T: Element> Tensor<T> {
     /// The same values as a new leaf of a graph: ops on it record, and
@@ -32,7 +32,7 @@ impl<T: Element> Tensor<T> {
     /// any, or for a tensor that is not a leaf).
     pub fn grad(&self) -> Option<Tensor<T>> {
         let node = self.node.as_deref().filter(|n| n.leaf)?;
-        lock(&node.grad).clone()
+        node.with_grad(|g| g.clone()).flatten()
     }
 
     /// Clears the accumulated gradient of this leaf.
@@ -48,7 +48,7 @@ impl<T: Element> Tensor<T> {
     /// ```
     pub fn zero_grad(&self) {
         if let Some(node) = self.node.as_deref().filter(|n| n.leaf) {
-            *lock(&node.grad) = None;
+            node.with_grad(|g| *g = None);
         }
     }
 

@@ -14,6 +14,7 @@ use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 
 use kernels::Element;
 
@@ -159,6 +160,56 @@ impl<T: Element> DerefMut for Buffer<T> {
         match self {
             Buffer::Inline(n, a) => &mut a[..*n],
             Buffer::Heap(v) => v,
+        }
+    }
+}
+
+/// A tensor's values as the tensor holds them: tiny buffers by value (cloning copies a
+/// few words: no shared counter, no allocation), larger ones shared behind an `Arc`.
+///
+/// Scalars and tiny vectors are the bulk of a bookkeeping-bound graph, and each of their
+/// ops clones its inputs and output into the graph node; an atomic reference-count update
+/// costs ≈ 10 ns on the Intel Xeon VMs (measured: an `Arc` clone and drop 16–19 ns), as
+/// much as the arithmetic of the op many times over.
+#[derive(Clone)]
+pub(crate) enum Data<T: Element> {
+    Inline(u8, [T; INLINE]),
+    Shared(Arc<Buffer<T>>),
+}
+
+impl<T: Element> From<Buffer<T>> for Data<T> {
+    fn from(b: Buffer<T>) -> Self {
+        match b {
+            Buffer::Inline(n, a) => Data::Inline(n as u8, a),
+            heap => Data::Shared(Arc::new(heap)),
+        }
+    }
+}
+
+impl<T: Element> Data<T> {
+    /// The values to write into, when no other tensor shares them.
+    pub(crate) fn get_mut(&mut self) -> Option<&mut [T]> {
+        match self {
+            Data::Inline(n, a) => Some(&mut a[..*n as usize]),
+            Data::Shared(b) => Arc::get_mut(b).map(|b| &mut b[..]),
+        }
+    }
+
+    /// The values to write into, copied first if another tensor shares them.
+    pub(crate) fn make_mut(&mut self) -> &mut [T] {
+        match self {
+            Data::Inline(n, a) => &mut a[..*n as usize],
+            Data::Shared(b) => &mut Arc::make_mut(b)[..],
+        }
+    }
+}
+
+impl<T: Element> Deref for Data<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        match self {
+            Data::Inline(n, a) => &a[..*n as usize],
+            Data::Shared(b) => b,
         }
     }
 }

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use kernels::Element;
 
-use crate::graph::{Inputs, Node, Saved, lock};
+use crate::graph::{Few, Node};
 use crate::mode::{self, Level, checking, recording};
 use crate::op::Op;
 use crate::tensor::{DualPart, Tensor};
@@ -52,8 +53,7 @@ pub(crate) fn apply<T: Element, O: Op<T> + Clone>(op: O, inputs: &[&Tensor<T>]) 
         Some(level) => dual_eval(&op, inputs, level),
     };
     if recording() && inputs.iter().any(|t| t.node.is_some()) {
-        let saved = Saved { inputs: Inputs::new(inputs), out: value.clone() };
-        value.node = Some(Node::with_op(op, saved));
+        value.node = Some(Node::with_op(op, inputs, &value));
     }
     value
 }
@@ -130,6 +130,35 @@ fn check_value<T: Element>(name: &str, inputs: &[&Tensor<T>], out: &Tensor<T>) {
     }
 }
 
+/// An op's saved inputs with their graph nodes, as its rules see them (a rule tells tracked
+/// inputs from constants, and a recorded rule connects to the graph through them). Each
+/// node is lent from the op's parents for the length of the rule, not cloned: a bitwise
+/// copy of the parent's `Arc` that owns no reference count (two atomic updates per input
+/// saved, of a tiny op's few dozen nanoseconds), forgotten when this drops, on unwinding
+/// too. A rule that keeps a node clones it, which counts.
+struct Lent<'a, T: Element>(Few<Tensor<T>>, PhantomData<&'a Arc<Node<T>>>);
+
+impl<'a, T: Element> Lent<'a, T> {
+    fn new(mut inputs: Few<Tensor<T>>, parents: &'a [Option<Arc<Node<T>>>]) -> Self {
+        for (x, p) in inputs.as_mut_slice().iter_mut().zip(parents) {
+            debug_assert!(x.node.is_none(), "saved inputs hold no nodes");
+            // SAFETY: `p` is borrowed for `'a`, which outlives `self`, so the copy points
+            // to a live node as long as it exists; `drop` forgets it (never drops it), so
+            // the count it does not own is never released.
+            x.node = p.as_ref().map(|p| unsafe { std::ptr::read(p) });
+        }
+        Lent(inputs, PhantomData)
+    }
+}
+
+impl<T: Element> Drop for Lent<'_, T> {
+    fn drop(&mut self) {
+        for x in self.0.as_mut_slice() {
+            std::mem::forget(x.node.take());
+        }
+    }
+}
+
 /// Options of a reverse sweep.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Sweep {
@@ -169,10 +198,11 @@ fn addr<T: Element>(n: &Arc<Node<T>>) -> usize {
     Arc::as_ptr(n) as *const () as usize
 }
 
-/// The part of a graph a sweep visits, in topological order.
-struct Topo<T: Element> {
+/// The part of a graph a sweep visits, in topological order, by reference: each node is
+/// kept alive by the roots or by its consumers' parent lists, which a sweep never changes.
+struct Topo<'a, T: Element> {
     /// Nodes reachable from the roots, children before parents.
-    order: Vec<Arc<Node<T>>>,
+    order: Vec<&'a Arc<Node<T>>>,
     /// Whether node `i` leads to a target (all do when there are no targets).
     needed: Vec<bool>,
     /// The positions in `order` of node `i`'s tracked inputs, in input order:
@@ -186,12 +216,10 @@ struct Topo<T: Element> {
 /// Marks a node entered but not yet finished.
 const OPEN: u32 = u32::MAX;
 
-fn topo<T: Element>(roots: &[&Arc<Node<T>>], targets: Option<&AddrMap<usize>>) -> Topo<T> {
-    enum Step<T: Element> {
-        Enter(Arc<Node<T>>),
-        /// The node, where its children's addresses sit in `kids`, and whether it is an
-        /// op node already swept.
-        Exit(Arc<Node<T>>, usize, usize, bool),
+fn topo<'a, T: Element>(roots: &[&'a Arc<Node<T>>], targets: Option<&AddrMap<usize>>) -> Topo<'a, T> {
+    enum Step<'a, T: Element> {
+        Enter(&'a Arc<Node<T>>),
+        Exit(&'a Arc<Node<T>>),
     }
     let mut t = Topo {
         order: Vec::with_capacity(64),
@@ -200,41 +228,32 @@ fn topo<T: Element>(roots: &[&Arc<Node<T>>], targets: Option<&AddrMap<usize>>) -
         start: vec![0],
         index: AddrMap::with_capacity_and_hasher(64, Default::default()),
     };
-    let mut stack: Vec<Step<T>> = roots.iter().map(|r| Step::Enter((*r).clone())).collect();
-    // Children's addresses, recorded on entry (one look at the saved inputs per node).
-    let mut kids: Vec<usize> = Vec::new();
+    let mut stack: Vec<Step<'a, T>> = roots.iter().map(|r| Step::Enter(*r)).collect();
     while let Some(step) = stack.pop() {
         match step {
             Step::Enter(n) => {
-                match t.index.entry(addr(&n)) {
+                match t.index.entry(addr(n)) {
                     Entry::Occupied(_) => continue,
                     Entry::Vacant(e) => e.insert(OPEN),
                 };
                 // The exit goes below the children's entries: it pops once they are done.
-                let (from, at) = (kids.len(), stack.len());
-                stack.push(Step::Exit(n.clone(), from, from, false));
-                let swept = n.for_each_child(|c| {
-                    kids.push(addr(c));
+                stack.push(Step::Exit(n));
+                for c in n.parents.as_slice().iter().flatten() {
                     if !t.index.contains_key(&addr(c)) {
-                        stack.push(Step::Enter(c.clone()));
+                        stack.push(Step::Enter(c));
                     }
-                });
-                if let Step::Exit(_, _, to, s) = &mut stack[at] {
-                    (*to, *s) = (kids.len(), swept);
                 }
             }
-            Step::Exit(n, from, to, swept) => {
-                // A swept op node shows no children; counted as needed, so that a gradient
-                // reaching it stops the sweep with the "already swept" error.
-                let mut need = swept || targets.is_none_or(|tm| tm.contains_key(&addr(&n)));
-                for c in &kids[from..to] {
-                    let at = t.index[c];
+            Step::Exit(n) => {
+                let mut need = targets.is_none_or(|tm| tm.contains_key(&addr(n)));
+                for c in n.parents.as_slice().iter().flatten() {
+                    let at = t.index[&addr(c)];
                     debug_assert!(at != OPEN, "a graph has no cycles");
                     need |= t.needed[at as usize];
                     t.edges.push(at);
                 }
                 let at = t.order.len() as u32;
-                t.index.insert(addr(&n), at);
+                t.index.insert(addr(n), at);
                 t.start.push(t.edges.len() as u32);
                 t.needed.push(need);
                 t.order.push(n);
@@ -247,7 +266,7 @@ fn topo<T: Element>(roots: &[&Arc<Node<T>>], targets: Option<&AddrMap<usize>>) -
 /// The op nodes reachable from `root`, inputs before the ops that use them (leaves
 /// dropped): the order the forward pass recorded them in, up to ties.
 pub(crate) fn op_nodes<T: Element>(root: &Arc<Node<T>>) -> Vec<Arc<Node<T>>> {
-    topo(&[root], None).order.into_iter().filter(|n| !n.leaf).collect()
+    topo(&[root], None).order.into_iter().filter(|n| !n.leaf).cloned().collect()
 }
 
 /// Adds a gradient contribution into `slot`: in place when the accumulated buffer is plain
@@ -261,7 +280,7 @@ fn accumulate<T: Element>(slot: &mut Option<Tensor<T>>, g: Tensor<T>) {
             if a.shape == g.shape
                 && plain(a)
                 && plain(&g)
-                && let Some(buf) = Arc::get_mut(&mut a.data)
+                && let Some(buf) = a.data.get_mut()
             {
                 kernels::ew::zip_inplace(kernels::ew::Binary::Add, buf, g.data());
             } else {
@@ -305,15 +324,16 @@ pub(crate) fn sweep<T: Element>(
             }
             if n.leaf {
                 if tmap.is_none() {
-                    let mut slot = lock(&n.grad);
-                    *slot = Some(match slot.take() {
-                        None => g,
-                        Some(a) => &a + &g,
+                    n.with_grad(|slot| {
+                        *slot = Some(match slot.take() {
+                            None => g,
+                            Some(a) => &a + &g,
+                        })
                     });
                 }
                 continue;
             }
-            let s = if retain_graph { lock(&n.saved).clone() } else { lock(&n.saved).take() };
+            let s = n.saved(retain_graph);
             let name = n.op.name();
             let s = s.unwrap_or_else(|| {
                 panic!(
@@ -321,8 +341,14 @@ pub(crate) fn sweep<T: Element>(
                      sweep it again only if the first sweep retained the graph"
                 )
             });
-            let inputs = s.inputs.as_slice();
-            let out = Tensor { node: Some(n.clone()), ..s.out };
+            let parents = n.parents.as_slice();
+            let mut out = s.out;
+            if create_graph {
+                // The recorded rule connects to the graph through the output too.
+                out.node = Some((*n).clone());
+            }
+            let lent = Lent::new(s.inputs, parents);
+            let inputs = lent.0.as_slice();
             // The rule's own ops are not checked one by one: a NaN they produce is reported
             // below as this op's gradient, which is what the user needs to know.
             let gs = mode::set_checking(false, || match opts.batch {
@@ -336,8 +362,8 @@ pub(crate) fn sweep<T: Element>(
                 inputs.len()
             );
             let mut edge = topo.start[i] as usize;
-            for (k, (x, gx)) in inputs.iter().zip(gs).enumerate() {
-                if x.node.is_none() {
+            for (k, ((x, gx), p)) in inputs.iter().zip(gs).zip(parents).enumerate() {
+                if p.is_none() {
                     continue;
                 }
                 let child = topo.edges[edge] as usize;

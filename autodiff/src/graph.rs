@@ -1,6 +1,5 @@
 //! Graph nodes: what an op records so the reverse sweep can run its VJP rule.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use kernels::Element;
@@ -8,55 +7,61 @@ use kernels::Element;
 use crate::Tensor;
 use crate::op::Op;
 
-/// An op's inputs, inline for the common one- and two-input ops (no allocation).
-pub(crate) enum Inputs<T: Element> {
-    One([Tensor<T>; 1]),
-    Two([Tensor<T>; 2]),
-    Many(Vec<Tensor<T>>),
+/// A short list, inline for the common one and two entries (no allocation): an op's
+/// inputs, or their graph nodes.
+pub(crate) enum Few<X> {
+    One([X; 1]),
+    Two([X; 2]),
+    Many(Vec<X>),
 }
 
-impl<T: Element> Inputs<T> {
-    pub(crate) fn new(x: &[&Tensor<T>]) -> Self {
-        match x {
-            [a] => Inputs::One([(*a).clone()]),
-            [a, b] => Inputs::Two([(*a).clone(), (*b).clone()]),
-            _ => Inputs::Many(x.iter().map(|t| (*t).clone()).collect()),
+impl<X> Few<X> {
+    pub(crate) fn from_iter(n: usize, mut items: impl Iterator<Item = X>) -> Self {
+        let mut next = || items.next().expect("as many items as counted");
+        match n {
+            1 => Few::One([next()]),
+            2 => {
+                let a = next();
+                Few::Two([a, next()])
+            }
+            _ => Few::Many((0..n).map(|_| next()).collect()),
         }
     }
 
-    pub(crate) fn as_slice(&self) -> &[Tensor<T>] {
+    pub(crate) fn as_slice(&self) -> &[X] {
         match self {
-            Inputs::One(a) => a,
-            Inputs::Two(a) => a,
-            Inputs::Many(v) => v,
+            Few::One(a) => a,
+            Few::Two(a) => a,
+            Few::Many(v) => v,
         }
     }
 
-    fn as_mut_slice(&mut self) -> &mut [Tensor<T>] {
+    pub(crate) fn as_mut_slice(&mut self) -> &mut [X] {
         match self {
-            Inputs::One(a) => a,
-            Inputs::Two(a) => a,
-            Inputs::Many(v) => v,
+            Few::One(a) => a,
+            Few::Two(a) => a,
+            Few::Many(v) => v,
         }
     }
 }
 
-impl<T: Element> Clone for Inputs<T> {
+impl<X: Clone> Clone for Few<X> {
     fn clone(&self) -> Self {
         match self {
-            Inputs::One(a) => Inputs::One(a.clone()),
-            Inputs::Two(a) => Inputs::Two(a.clone()),
-            Inputs::Many(v) => Inputs::Many(v.clone()),
+            Few::One(a) => Few::One(a.clone()),
+            Few::Two(a) => Few::Two(a.clone()),
+            Few::Many(v) => Few::Many(v.clone()),
         }
     }
 }
 
-/// What an op node keeps for its backward rule: its inputs (with their nodes and tangents)
-/// and its output's values and tangents (not its node: the sweep supplies that, so a node
-/// never owns itself). Taken, and so freed, when the sweep has used it, unless the sweep
-/// retains the graph.
+/// What an op node keeps for its backward rule: its inputs' values and tangents, and its
+/// output's, all without graph nodes (the node keeps its inputs' nodes as its parents,
+/// and the sweep reattaches them, and the node itself to the output, only when it records
+/// the rule). Taken, and so freed, when the sweep has used it, unless the sweep retains
+/// the graph.
 pub(crate) struct Saved<T: Element> {
-    pub(crate) inputs: Inputs<T>,
+    pub(crate) inputs: Few<Tensor<T>>,
     pub(crate) out: Tensor<T>,
 }
 
@@ -65,10 +70,6 @@ impl<T: Element> Clone for Saved<T> {
         Saved { inputs: self.inputs.clone(), out: self.out.clone() }
     }
 }
-
-/// Graph nodes alive in this process: made by [`Node::leaf`] and [`Node::with_op`], counted
-/// down by `Node`'s drop.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// How many reverse-mode graph nodes (leaves and recorded ops, of every thread and both
 /// precisions) are alive in this process: what a leak check across training iterations
@@ -84,7 +85,7 @@ static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// drop((x, y));
 /// ```
 pub fn live_nodes() -> usize {
-    LIVE.load(Ordering::Relaxed)
+    crate::census::live()
 }
 
 /// A node of a reverse-mode graph: a leaf (made by `requires_grad` or a transform), or the
@@ -92,11 +93,21 @@ pub fn live_nodes() -> usize {
 /// use the unsized `Node<T>` (`O = dyn Op<T>`).
 pub(crate) struct Node<T: Element, O: ?Sized = dyn Op<T>> {
     pub(crate) leaf: bool,
-    /// A leaf's accumulated gradient (`Tensor::backward`); unused by op nodes.
-    pub(crate) grad: Mutex<Option<Tensor<T>>>,
-    /// An op node's saved values; `None` for a leaf or once swept.
-    pub(crate) saved: Mutex<Option<Saved<T>>>,
+    /// The graph nodes of the op's inputs in input order (`None`: an untracked input);
+    /// empty for a leaf. Fixed when the node is made, so a sweep walks the graph by
+    /// reference, without locks or reference counts: what a parent holds lives as long as
+    /// the parent.
+    pub(crate) parents: Few<Option<Arc<Node<T>>>>,
+    slot: Mutex<Slot<T>>,
     pub(crate) op: O,
+}
+
+/// What a node keeps under its lock: a leaf, the gradient [`Tensor::backward`] accumulated
+/// (`None` before any); an op node, its saved values (`None` once swept). One slot for
+/// both keeps an op node as small as its saved values.
+enum Slot<T: Element> {
+    Grad(Option<Tensor<T>>),
+    Saved(Option<Saved<T>>),
 }
 
 /// The op of a leaf (never run: the sweep stops at leaves).
@@ -116,34 +127,45 @@ impl<T: Element> Op<T> for Leaf {
 
 impl<T: Element> Node<T> {
     pub(crate) fn leaf() -> Arc<Self> {
-        LIVE.fetch_add(1, Ordering::Relaxed);
-        Arc::new(Node { leaf: true, grad: Mutex::new(None), saved: Mutex::new(None), op: Leaf })
+        crate::census::add(1);
+        let parents = Few::Many(Vec::new());
+        Arc::new(Node { leaf: true, parents, slot: Mutex::new(Slot::Grad(None)), op: Leaf })
     }
 
-    pub(crate) fn with_op<O: Op<T>>(op: O, saved: Saved<T>) -> Arc<Self> {
-        LIVE.fetch_add(1, Ordering::Relaxed);
-        Arc::new(Node { leaf: false, grad: Mutex::new(None), saved: Mutex::new(Some(saved)), op })
-    }
-
-    /// Calls `f` on the nodes of the saved inputs; returns whether this is an op node
-    /// already swept (its saved values gone, so it shows no children).
-    pub(crate) fn for_each_child(&self, mut f: impl FnMut(&Arc<Node<T>>)) -> bool {
-        match lock(&self.saved).as_ref() {
-            Some(s) => {
-                s.inputs.as_slice().iter().filter_map(|t| t.node.as_ref()).for_each(&mut f);
-                false
-            }
-            None => !self.leaf,
-        }
+    /// The node of op `op` applied to `inputs` (some tracked), which gave `out`: keeps the
+    /// inputs' nodes as parents and saves the values without them.
+    pub(crate) fn with_op<O: Op<T>>(op: O, inputs: &[&Tensor<T>], out: &Tensor<T>) -> Arc<Self> {
+        crate::census::add(1);
+        let n = inputs.len();
+        let parents = Few::from_iter(n, inputs.iter().map(|t| t.node.clone()));
+        let inputs = Few::from_iter(n, inputs.iter().map(|t| t.untracked()));
+        let saved = Saved { inputs, out: out.untracked() };
+        Arc::new(Node { leaf: false, parents, slot: Mutex::new(Slot::Saved(Some(saved))), op })
     }
 }
 
 impl<T: Element, O: ?Sized> Node<T, O> {
-    /// Moves the nodes of the saved inputs onto `stack` (for an iterative drop).
-    fn take_parents(&mut self, stack: &mut Vec<Arc<Node<T>>>) {
-        if let Some(mut s) = self.saved.get_mut().unwrap_or_else(PoisonError::into_inner).take() {
-            stack.extend(s.inputs.as_mut_slice().iter_mut().filter_map(|t| t.node.take()));
+    /// Runs `f` on a leaf's accumulated gradient (`None` for an op node, which has none).
+    pub(crate) fn with_grad<R>(&self, f: impl FnOnce(&mut Option<Tensor<T>>) -> R) -> Option<R> {
+        match &mut *lock(&self.slot) {
+            Slot::Grad(g) => Some(f(g)),
+            Slot::Saved(_) => None,
         }
+    }
+
+    /// An op node's saved values, taken (the sweep frees them) or cloned (`retain`); `None`
+    /// once swept, and for a leaf.
+    pub(crate) fn saved(&self, retain: bool) -> Option<Saved<T>> {
+        match &mut *lock(&self.slot) {
+            Slot::Saved(s) if retain => s.clone(),
+            Slot::Saved(s) => s.take(),
+            Slot::Grad(_) => None,
+        }
+    }
+
+    /// Moves the parents onto `stack` (for an iterative drop).
+    fn take_parents(&mut self, stack: &mut Vec<Arc<Node<T>>>) {
+        stack.extend(self.parents.as_mut_slice().iter_mut().filter_map(Option::take));
     }
 }
 
@@ -152,7 +174,7 @@ impl<T: Element, O: ?Sized> Drop for Node<T, O> {
     /// otherwise overflow the stack through nested `Arc` drops. A node this one holds the
     /// last reference to is emptied first, so its own drop finds nothing to follow.
     fn drop(&mut self) {
-        LIVE.fetch_sub(1, Ordering::Relaxed);
+        crate::census::add(-1);
         let mut stack = Vec::new();
         self.take_parents(&mut stack);
         while let Some(mut n) = stack.pop() {

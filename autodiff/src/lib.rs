@@ -66,6 +66,7 @@
 
 mod backward;
 mod buffer;
+mod census;
 mod engine;
 mod functional;
 mod graph;

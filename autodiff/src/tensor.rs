@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use kernels::Element;
 
-use crate::buffer::Buffer;
+use crate::buffer::{Buffer, Data};
 use crate::graph::Node;
 use crate::shape::{self, Shape};
 
@@ -46,7 +46,7 @@ pub(crate) struct DualPart<T: Element> {
 /// ```
 pub struct Tensor<T: Element> {
     pub(crate) shape: Shape,
-    pub(crate) data: Arc<Buffer<T>>,
+    pub(crate) data: Data<T>,
     pub(crate) node: Option<Arc<Node<T>>>,
     pub(crate) dual: Option<Arc<DualPart<T>>>,
 }
@@ -66,12 +66,17 @@ impl<T: Element> Tensor<T> {
     /// A plain tensor (no node, no tangent). `data.len()` must equal the shape's product.
     pub(crate) fn raw(data: Vec<T>, shape: Shape) -> Self {
         debug_assert_eq!(data.len(), shape::numel(&shape));
-        Tensor { shape, data: Arc::new(data.into()), node: None, dual: None }
+        Tensor { shape, data: Buffer::from(data).into(), node: None, dual: None }
     }
 
     /// Same values and shape, without node or tangents.
     pub(crate) fn plain(&self) -> Self {
         Tensor { shape: self.shape.clone(), data: self.data.clone(), node: None, dual: None }
+    }
+
+    /// Same values and tangents, without the graph node.
+    pub(crate) fn untracked(&self) -> Self {
+        Tensor { shape: self.shape.clone(), data: self.data.clone(), node: None, dual: self.dual.clone() }
     }
 
     /// A tensor holding `data` in row-major order.
@@ -278,8 +283,7 @@ impl<T: Element> Tensor<T> {
             self.node.is_none() && self.dual.is_none(),
             "Tensor::data_mut: the tensor is tracked or dual; detach() it before changing it in place"
         );
-        let buf: &mut Buffer<T> = Arc::make_mut(&mut self.data);
-        buf
+        self.data.make_mut()
     }
 
     /// `self ← self + α·x` in place (copy-on-write, as [`Tensor::data_mut`]), e.g. an SGD

@@ -7,7 +7,7 @@ use kernels::Element;
 
 use crate::Tensor;
 use crate::engine::{apply, op_nodes};
-use crate::graph::{Node, lock};
+use crate::graph::Node;
 use crate::mode::set_recording;
 use crate::op::Op;
 
@@ -104,11 +104,9 @@ pub fn trace_many<T: Element>(
         Some(root) if !root.leaf => op_nodes(root)
             .into_iter()
             .map(|node| {
-                let (inputs, output) = {
-                    let saved = lock(&node.saved);
-                    let s = saved.as_ref().expect("a freshly traced graph has not been swept");
-                    (s.inputs.as_slice().iter().map(Tensor::plain).collect(), s.out.plain())
-                };
+                let s = node.saved(true).expect("a freshly traced graph has not been swept");
+                let (inputs, output) =
+                    (s.inputs.as_slice().iter().map(Tensor::plain).collect(), s.out.plain());
                 TracedOp { node, inputs, output }
             })
             .collect(),

@@ -4,7 +4,6 @@
 //! them.
 
 use std::any::Any;
-use std::sync::Arc;
 
 use kernels::Element;
 
@@ -29,14 +28,14 @@ pub(crate) use shape_ops::pad;
 pub(crate) fn build<T: Element>(shape: Shape, n: usize, fill: impl FnOnce(&mut [T])) -> Tensor<T> {
     let mut data = Buffer::for_overwrite(n);
     fill(&mut data);
-    Tensor { shape, data: Arc::new(data), node: None, dual: None }
+    Tensor { shape, data: data.into(), node: None, dual: None }
 }
 
 /// As [`build`], for a kernel that writes only some elements: the rest are zero.
 pub(crate) fn build_zeroed<T: Element>(shape: Shape, n: usize, fill: impl FnOnce(&mut [T])) -> Tensor<T> {
     let mut data = Buffer::zeroed(n);
     fill(&mut data);
-    Tensor { shape, data: Arc::new(data), node: None, dual: None }
+    Tensor { shape, data: data.into(), node: None, dual: None }
 }
 
 /// Sums contributions that may be absent; `None` if all are.

@@ -485,6 +485,44 @@ fn custom_op_in_every_mode() {
     assert!(msg.contains("`reverse_only`") && msg.contains("JVP"), "{msg}");
 }
 
+/// y = x, with a VJP rule that panics (after reading its inputs' graph state).
+#[derive(Clone)]
+struct Boom;
+impl Op<f64> for Boom {
+    fn name(&self) -> &str {
+        "boom"
+    }
+    fn forward(&self, x: &[&Tensor<f64>]) -> Tensor<f64> {
+        x[0].detach()
+    }
+    fn vjp(&self, x: &[Tensor<f64>], _: &Tensor<f64>, _: &Tensor<f64>) -> Vec<Option<Tensor<f64>>> {
+        assert!(x[0].is_tracked(), "the rule sees its tracked input as tracked");
+        panic!("boom: the rule gave up");
+    }
+}
+
+/// A rule that panics during a sweep leaves the graph whole. The sweep lends each rule its
+/// inputs' nodes without counting them (`engine::Lent`), and must not release them when
+/// the rule unwinds: if it did, `h`'s node would lose a reference it never had, be freed
+/// when `y` drops, and the later sweeps through `h` would read freed memory (a crash or
+/// garbage, not a clean error; Miri would name it). Here the sweeps after the panic give
+/// the exact gradient eˣ (the forward's own exp value), retained and then freeing.
+#[test]
+fn a_rule_that_panics_leaves_the_graph_whole() {
+    let x = t(&[0.5], &[1]).requires_grad();
+    let h = x.exp();
+    let y = h.apply_op(Boom, &[]).sum();
+    for create_graph in [false, true] {
+        let m = panic_msg(|| gradients(from_ref(&y), None, &[&x], create_graph, true));
+        assert!(m.contains("boom: the rule gave up"), "{m}");
+    }
+    drop(y);
+    let e = h.item();
+    for retain in [true, false] {
+        assert_eq!(gradients(&[h.sum()], None, &[&x], false, retain)[0].to_vec(), [e]);
+    }
+}
+
 // ---- limits ----
 
 #[test]

@@ -56,10 +56,10 @@ impl<X: Clone> Clone for Few<X> {
 }
 
 /// What an op node keeps for its backward rule: its inputs' values and tangents, and its
-/// output's, all without graph nodes (the node keeps its inputs' nodes as its parents,
-/// and the sweep reattaches them, and the node itself to the output, only when it records
-/// the rule). Taken, and so freed, when the sweep has used it, unless the sweep retains
-/// the graph.
+/// output's, all without graph nodes (the node keeps its inputs' nodes as its parents; the
+/// sweep lends them to the rule, and gives the output the node itself when it records the
+/// rule). Taken, and so freed, when the sweep has used it, unless the sweep retains the
+/// graph.
 pub(crate) struct Saved<T: Element> {
     pub(crate) inputs: Few<Tensor<T>>,
     pub(crate) out: Tensor<T>,

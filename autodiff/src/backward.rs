@@ -1,13 +1,12 @@
 //! Reverse mode on tensors: leaves, `backward`, and `gradients` (PyTorch's
 //! `autograd.grad`). The functional transforms in [`crate::functional`] build on these.
 
-use std::sync::Arc;
-
 use kernels::Element;
 
 use crate::Tensor;
 use crate::engine::{Sweep, sweep};
 use crate::graph::Node;
+use crate::noderef::NodeRef;
 
 impl<T: Element> Tensor<T> {
     /// The same values as a new leaf of a graph: ops on it record, and
@@ -97,7 +96,7 @@ impl<T: Element> Tensor<T> {
 }
 
 #[track_caller]
-fn root_node<T: Element>(what: &str, y: &Tensor<T>, seed: &Tensor<T>) -> Arc<Node<T>> {
+fn root_node<T: Element>(what: &str, y: &Tensor<T>, seed: &Tensor<T>) -> NodeRef<T> {
     assert!(
         seed.shape == y.shape,
         "{what}: the cotangent has shape {:?} but the output has shape {:?}",
@@ -141,7 +140,7 @@ pub fn gradients<T: Element>(
     retain_graph: bool,
 ) -> Vec<Tensor<T>> {
     let roots = roots("gradients", outputs, seeds);
-    let targets: Vec<Arc<Node<T>>> = inputs
+    let targets: Vec<NodeRef<T>> = inputs
         .iter()
         .enumerate()
         .map(|(i, x)| {
@@ -165,7 +164,7 @@ pub(crate) fn roots<T: Element>(
     what: &str,
     outputs: &[Tensor<T>],
     seeds: Option<&[Tensor<T>]>,
-) -> Vec<(Arc<Node<T>>, Tensor<T>)> {
+) -> Vec<(NodeRef<T>, Tensor<T>)> {
     if let Some(s) = seeds {
         assert!(s.len() == outputs.len(), "{what}: {} cotangents for {} outputs", s.len(), outputs.len());
     }

@@ -11,6 +11,7 @@ use kernels::Element;
 
 use crate::graph::{Few, Node};
 use crate::mode::{self, Level, checking, recording};
+use crate::noderef::NodeRef;
 use crate::op::Op;
 use crate::tensor::{DualPart, Tensor};
 
@@ -133,13 +134,15 @@ fn check_value<T: Element>(name: &str, inputs: &[&Tensor<T>], out: &Tensor<T>) {
 /// An op's saved inputs with their graph nodes, as its rules see them (a rule tells tracked
 /// inputs from constants, and a recorded rule connects to the graph through them). Each
 /// node is lent from the op's parents for the length of the rule, not cloned: a bitwise
-/// copy of the parent's `Arc` that owns no reference count (two atomic updates per input
+/// copy of the parent's `NodeRef` that owns no reference count (two atomic updates per input
 /// saved, of a tiny op's few dozen nanoseconds), forgotten when this drops, on unwinding
 /// too. A rule that keeps a node clones it, which counts.
-struct Lent<'a, T: Element>(Few<Tensor<T>>, PhantomData<&'a Arc<Node<T>>>);
+/// (The inputs are borrowed, not moved: a tiny op's saved inputs are two 96-byte tensors,
+/// and moving them costs a `memcpy` call.)
+struct Lent<'a, 'b, T: Element>(&'b mut Few<Tensor<T>>, PhantomData<&'a NodeRef<T>>);
 
-impl<'a, T: Element> Lent<'a, T> {
-    fn new(mut inputs: Few<Tensor<T>>, parents: &'a [Option<Arc<Node<T>>>]) -> Self {
+impl<'a, 'b, T: Element> Lent<'a, 'b, T> {
+    fn new(inputs: &'b mut Few<Tensor<T>>, parents: &'a [Option<NodeRef<T>>]) -> Self {
         for (x, p) in inputs.as_mut_slice().iter_mut().zip(parents) {
             debug_assert!(x.node.is_none(), "saved inputs hold no nodes");
             // SAFETY: `p` is borrowed for `'a`, which outlives `self`, so the copy points
@@ -151,7 +154,7 @@ impl<'a, T: Element> Lent<'a, T> {
     }
 }
 
-impl<T: Element> Drop for Lent<'_, T> {
+impl<T: Element> Drop for Lent<'_, '_, T> {
     fn drop(&mut self) {
         for x in self.0.as_mut_slice() {
             std::mem::forget(x.node.take());
@@ -194,78 +197,139 @@ impl Hasher for AddrHasher {
 }
 type AddrMap<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
 
-fn addr<T: Element>(n: &Arc<Node<T>>) -> usize {
-    Arc::as_ptr(n) as *const () as usize
+fn addr<T: Element>(n: &NodeRef<T>) -> usize {
+    n.addr()
 }
 
 /// The part of a graph a sweep visits, in topological order, by reference: each node is
 /// kept alive by the roots or by its consumers' parent lists, which a sweep never changes.
 struct Topo<'a, T: Element> {
     /// Nodes reachable from the roots, children before parents.
-    order: Vec<&'a Arc<Node<T>>>,
+    order: Vec<&'a NodeRef<T>>,
     /// Whether node `i` leads to a target (all do when there are no targets).
     needed: Vec<bool>,
+    /// Which target node `i` is ([`NONE`]: none).
+    target: Vec<u32>,
     /// The positions in `order` of node `i`'s tracked inputs, in input order:
     /// `edges[start[i]..start[i + 1]]`.
     edges: Vec<u32>,
     start: Vec<u32>,
-    /// Position in `order` by node address.
-    index: AddrMap<u32>,
+    /// The position in `order` of each root.
+    roots: Vec<u32>,
 }
 
-/// Marks a node entered but not yet finished.
-const OPEN: u32 = u32::MAX;
+/// No target; a node not yet entered.
+const NONE: u32 = u32::MAX;
+/// A node entered but not yet exited.
+const OPEN: u32 = u32::MAX - 1;
 
-fn topo<'a, T: Element>(roots: &[&'a Arc<Node<T>>], targets: Option<&AddrMap<usize>>) -> Topo<'a, T> {
-    enum Step<'a, T: Element> {
-        Enter(&'a Arc<Node<T>>),
-        Exit(&'a Arc<Node<T>>),
+/// Orders the nodes reachable from `roots` (and marks those leading to `targets`) in two
+/// passes: a depth-first walk that numbers each node when first seen (one hash lookup per
+/// edge, none per node) and lists its children's numbers, then a pass in post-order that
+/// renumbers everything by position.
+fn topo<'a, T: Element>(roots: &[&'a NodeRef<T>], targets: Option<&[NodeRef<T>]>) -> Topo<'a, T> {
+    enum Step {
+        Enter(u32),
+        Exit(u32),
     }
-    let mut t = Topo {
-        order: Vec::with_capacity(64),
-        needed: Vec::with_capacity(64),
-        edges: Vec::with_capacity(128),
-        start: vec![0],
-        index: AddrMap::with_capacity_and_hasher(64, Default::default()),
-    };
-    let mut stack: Vec<Step<'a, T>> = roots.iter().map(|r| Step::Enter(*r)).collect();
-    while let Some(step) = stack.pop() {
-        match step {
-            Step::Enter(n) => {
-                match t.index.entry(addr(n)) {
-                    Entry::Occupied(_) => continue,
-                    Entry::Vacant(e) => e.insert(OPEN),
-                };
-                // The exit goes below the children's entries: it pops once they are done.
-                stack.push(Step::Exit(n));
-                for c in n.parents.as_slice().iter().flatten() {
-                    if !t.index.contains_key(&addr(c)) {
-                        stack.push(Step::Enter(c));
-                    }
-                }
-            }
-            Step::Exit(n) => {
-                let mut need = targets.is_none_or(|tm| tm.contains_key(&addr(n)));
-                for c in n.parents.as_slice().iter().flatten() {
-                    let at = t.index[&addr(c)];
-                    debug_assert!(at != OPEN, "a graph has no cycles");
-                    need |= t.needed[at as usize];
-                    t.edges.push(at);
-                }
-                let at = t.order.len() as u32;
-                t.index.insert(addr(n), at);
-                t.start.push(t.edges.len() as u32);
-                t.needed.push(need);
-                t.order.push(n);
+    // By discovery number: the node, its children's numbers (`kids[from..to]`, set when
+    // it is entered) and its position in `order` (`NONE` before it is entered, `OPEN`
+    // until it exits).
+    let mut nodes: Vec<&'a NodeRef<T>> = Vec::with_capacity(64);
+    let mut span: Vec<(u32, u32)> = Vec::with_capacity(64);
+    let mut pos: Vec<u32> = Vec::with_capacity(64);
+    let mut kids: Vec<u32> = Vec::with_capacity(128);
+    let mut ids: AddrMap<u32> = AddrMap::with_capacity_and_hasher(64, Default::default());
+    let mut see = |n: &'a NodeRef<T>, nodes: &mut Vec<&'a NodeRef<T>>| -> (u32, bool) {
+        match ids.entry(addr(n)) {
+            Entry::Occupied(e) => (*e.get(), false),
+            Entry::Vacant(e) => {
+                let id = nodes.len() as u32;
+                nodes.push(n);
+                e.insert(id);
+                (id, true)
             }
         }
+    };
+    let mut root_ids = Vec::with_capacity(roots.len());
+    let mut stack = Vec::with_capacity(64);
+    for r in roots {
+        let (id, new) = see(r, &mut nodes);
+        root_ids.push(id);
+        if new {
+            span.push((0, 0));
+            pos.push(NONE);
+            stack.push(Step::Enter(id));
+        }
+    }
+    let mut post: Vec<u32> = Vec::with_capacity(64);
+    while let Some(step) = stack.pop() {
+        match step {
+            Step::Enter(id) => {
+                if pos[id as usize] != NONE {
+                    continue; // entered from another consumer meanwhile
+                }
+                pos[id as usize] = OPEN;
+                // The exit goes below the children's entries: it pops once they are done.
+                stack.push(Step::Exit(id));
+                let from = kids.len() as u32;
+                for c in nodes[id as usize].parents.as_slice().iter().flatten() {
+                    let (cid, new) = see(c, &mut nodes);
+                    kids.push(cid);
+                    if new {
+                        span.push((0, 0));
+                        pos.push(NONE);
+                    }
+                    // A child seen before but not yet entered is entered from here (its
+                    // earlier entry, lower on the stack, is then skipped): it must exit
+                    // before this node does.
+                    if pos[cid as usize] == NONE {
+                        stack.push(Step::Enter(cid));
+                    }
+                }
+                span[id as usize] = (from, kids.len() as u32);
+            }
+            Step::Exit(id) => {
+                pos[id as usize] = post.len() as u32;
+                post.push(id);
+            }
+        }
+    }
+    let mut target = vec![NONE; post.len()];
+    for (j, n) in targets.unwrap_or(&[]).iter().enumerate() {
+        if let Some(&id) = ids.get(&addr(n)) {
+            target[pos[id as usize] as usize] = j as u32;
+        }
+    }
+    let mut t = Topo {
+        order: Vec::with_capacity(post.len()),
+        needed: Vec::with_capacity(post.len()),
+        target,
+        edges: Vec::with_capacity(kids.len()),
+        start: Vec::with_capacity(post.len() + 1),
+        roots: root_ids.iter().map(|&id| pos[id as usize]).collect(),
+    };
+    t.start.push(0);
+    for (at, &id) in post.iter().enumerate() {
+        let mut need = targets.is_none() || t.target[at] != NONE;
+        let (from, to) = span[id as usize];
+        for &k in &kids[from as usize..to as usize] {
+            // Children exit before their parents: their positions are set and smaller.
+            let k = pos[k as usize];
+            debug_assert!((k as usize) < at, "children exit before their consumers");
+            need |= t.needed[k as usize];
+            t.edges.push(k);
+        }
+        t.start.push(t.edges.len() as u32);
+        t.needed.push(need);
+        t.order.push(nodes[id as usize]);
     }
     t
 }
 
 /// The op nodes reachable from `root`, inputs before the ops that use them (leaves
 /// dropped): the order the forward pass recorded them in, up to ties.
-pub(crate) fn op_nodes<T: Element>(root: &Arc<Node<T>>) -> Vec<Arc<Node<T>>> {
+pub(crate) fn op_nodes<T: Element>(root: &NodeRef<T>) -> Vec<NodeRef<T>> {
     topo(&[root], None).order.into_iter().filter(|n| !n.leaf).cloned().collect()
 }
 
@@ -298,32 +362,31 @@ fn accumulate<T: Element>(slot: &mut Option<Tensor<T>>, g: Tensor<T>) {
 /// sweep recorded (`create_graph`, resolved).
 #[track_caller]
 pub(crate) fn sweep<T: Element>(
-    roots: &[(Arc<Node<T>>, Tensor<T>)],
-    targets: Option<&[Arc<Node<T>>]>,
+    roots: &[(NodeRef<T>, Tensor<T>)],
+    targets: Option<&[NodeRef<T>]>,
     opts: Sweep,
 ) -> (Vec<Option<Tensor<T>>>, bool) {
-    let tmap: Option<AddrMap<usize>> =
-        targets.map(|ts| ts.iter().enumerate().map(|(i, n)| (addr(n), i)).collect());
-    let root_refs: Vec<&Arc<Node<T>>> = roots.iter().map(|r| &r.0).collect();
-    let topo = topo(&root_refs, tmap.as_ref());
+    let root_refs: Vec<&NodeRef<T>> = roots.iter().map(|r| &r.0).collect();
+    let topo = topo(&root_refs, targets);
     let mut results = vec![None; targets.map_or(0, <[_]>::len)];
     let create_graph = opts.create_graph.unwrap_or_else(|| recording() && topo.needed.iter().any(|n| !n));
     let retain_graph = opts.retain_graph.unwrap_or(create_graph);
+    let check = checking();
     mode::set_recording(create_graph, || {
         let mut grads: Vec<Option<Tensor<T>>> = vec![None; topo.order.len()];
-        for (n, seed) in roots {
-            accumulate(&mut grads[topo.index[&addr(n)] as usize], seed.clone());
+        for ((_, seed), &at) in roots.iter().zip(&topo.roots) {
+            accumulate(&mut grads[at as usize], seed.clone());
         }
         for (i, n) in topo.order.iter().enumerate().rev() {
             if !topo.needed[i] {
                 continue;
             }
             let Some(g) = grads[i].take() else { continue };
-            if let Some(&j) = tmap.as_ref().and_then(|t| t.get(&addr(n))) {
-                results[j] = Some(g.clone());
+            if topo.target[i] != NONE {
+                results[topo.target[i] as usize] = Some(g.clone());
             }
             if n.leaf {
-                if tmap.is_none() {
+                if targets.is_none() {
                     n.with_grad(|slot| {
                         *slot = Some(match slot.take() {
                             None => g,
@@ -335,26 +398,29 @@ pub(crate) fn sweep<T: Element>(
             }
             let s = n.saved(retain_graph);
             let name = n.op.name();
-            let s = s.unwrap_or_else(|| {
+            let mut s = s.unwrap_or_else(|| {
                 panic!(
                     "backward: the graph through `{name}` was already swept and its saved values freed; \
                      sweep it again only if the first sweep retained the graph"
                 )
             });
             let parents = n.parents.as_slice();
-            let mut out = s.out;
+            let out = &mut s.out;
             if create_graph {
                 // The recorded rule connects to the graph through the output too.
                 out.node = Some((*n).clone());
             }
-            let lent = Lent::new(s.inputs, parents);
+            let out = &*out;
+            let lent = Lent::new(&mut s.inputs, parents);
             let inputs = lent.0.as_slice();
             // The rule's own ops are not checked one by one: a NaN they produce is reported
             // below as this op's gradient, which is what the user needs to know.
-            let gs = mode::set_checking(false, || match opts.batch {
-                None => n.op.vjp(inputs, &out, &g),
-                Some(b) => n.op.vjp_batch(inputs, &out, &g, b),
-            });
+            let rule = || match opts.batch {
+                None => crate::ops::vjp(&n.op, inputs, out, &g),
+                Some(b) => Few::Many(n.op.vjp_batch(inputs, out, &g, b)),
+            };
+            let mut gs = if check { mode::set_checking(false, rule) } else { rule() };
+            let gs = gs.as_mut_slice();
             assert!(
                 gs.len() == inputs.len(),
                 "`{name}`: the VJP rule returned {} cotangents for {} inputs",
@@ -362,7 +428,9 @@ pub(crate) fn sweep<T: Element>(
                 inputs.len()
             );
             let mut edge = topo.start[i] as usize;
-            for (k, ((x, gx), p)) in inputs.iter().zip(gs).zip(parents).enumerate() {
+            for (k, ((x, gx), p)) in
+                inputs.iter().zip(gs.iter_mut().map(Option::take)).zip(parents).enumerate()
+            {
                 if p.is_none() {
                     continue;
                 }
@@ -383,7 +451,7 @@ pub(crate) fn sweep<T: Element>(
                     x.shape(),
                     opts.batch.map_or(String::new(), |b| format!(" (batch of {b})"))
                 );
-                if checking() && !finite(&gx) && finite(&g) && inputs.iter().all(finite) {
+                if check && !finite(&gx) && finite(&g) && inputs.iter().all(finite) {
                     panic!(
                         "check_numerics: `{name}` produced NaN or inf in the gradient of its input {k} \
                          (shape {:?}) from a finite cotangent and finite inputs",

@@ -9,8 +9,8 @@ use kernels::Element;
 use crate::Tensor;
 use crate::backward::fill_zeros;
 use crate::engine::{Sweep, apply, sweep};
-use crate::graph::Node;
 use crate::mode::{self, Level};
+use crate::noderef::NodeRef;
 use crate::op::Op;
 use crate::tensor::DualPart;
 use crate::window::Window;
@@ -48,7 +48,7 @@ impl<T: Element> Op<T> for Alias {
 
 /// Fresh nodes for the inputs of a reverse transform: a leaf for an untracked input, an
 /// alias of a tracked one (so an enclosing graph still sees through it).
-pub(crate) fn track<T: Element>(xs: &[Tensor<T>]) -> (Vec<Tensor<T>>, Vec<Arc<Node<T>>>) {
+pub(crate) fn track<T: Element>(xs: &[Tensor<T>]) -> (Vec<Tensor<T>>, Vec<NodeRef<T>>) {
     mode::set_recording(true, || {
         let xt: Vec<Tensor<T>> =
             xs.iter().map(|x| if x.is_tracked() { apply(Alias, &[x]) } else { x.requires_grad() }).collect();

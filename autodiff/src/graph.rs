@@ -1,10 +1,11 @@
 //! Graph nodes: what an op records so the reverse sweep can run its VJP rule.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use kernels::Element;
 
 use crate::Tensor;
+use crate::noderef::NodeRef;
 use crate::op::Op;
 
 /// A short list, inline for the common one and two entries (no allocation): an op's
@@ -97,7 +98,7 @@ pub(crate) struct Node<T: Element, O: ?Sized = dyn Op<T>> {
     /// empty for a leaf. Fixed when the node is made, so a sweep walks the graph by
     /// reference, without locks or reference counts: what a parent holds lives as long as
     /// the parent.
-    pub(crate) parents: Few<Option<Arc<Node<T>>>>,
+    pub(crate) parents: Few<Option<NodeRef<T>>>,
     slot: Mutex<Slot<T>>,
     pub(crate) op: O,
 }
@@ -126,21 +127,21 @@ impl<T: Element> Op<T> for Leaf {
 }
 
 impl<T: Element> Node<T> {
-    pub(crate) fn leaf() -> Arc<Self> {
+    pub(crate) fn leaf() -> NodeRef<T> {
         crate::census::add(1);
         let parents = Few::Many(Vec::new());
-        Arc::new(Node { leaf: true, parents, slot: Mutex::new(Slot::Grad(None)), op: Leaf })
+        NodeRef::new(Node { leaf: true, parents, slot: Mutex::new(Slot::Grad(None)), op: Leaf })
     }
 
     /// The node of op `op` applied to `inputs` (some tracked), which gave `out`: keeps the
     /// inputs' nodes as parents and saves the values without them.
-    pub(crate) fn with_op<O: Op<T>>(op: O, inputs: &[&Tensor<T>], out: &Tensor<T>) -> Arc<Self> {
+    pub(crate) fn with_op<O: Op<T>>(op: O, inputs: &[&Tensor<T>], out: &Tensor<T>) -> NodeRef<T> {
         crate::census::add(1);
         let n = inputs.len();
         let parents = Few::from_iter(n, inputs.iter().map(|t| t.node.clone()));
         let inputs = Few::from_iter(n, inputs.iter().map(|t| t.untracked()));
         let saved = Saved { inputs, out: out.untracked() };
-        Arc::new(Node { leaf: false, parents, slot: Mutex::new(Slot::Saved(Some(saved))), op })
+        NodeRef::new(Node { leaf: false, parents, slot: Mutex::new(Slot::Saved(Some(saved))), op })
     }
 }
 
@@ -164,21 +165,21 @@ impl<T: Element, O: ?Sized> Node<T, O> {
     }
 
     /// Moves the parents onto `stack` (for an iterative drop).
-    fn take_parents(&mut self, stack: &mut Vec<Arc<Node<T>>>) {
+    fn take_parents(&mut self, stack: &mut Vec<NodeRef<T>>) {
         stack.extend(self.parents.as_mut_slice().iter_mut().filter_map(Option::take));
     }
 }
 
 impl<T: Element, O: ?Sized> Drop for Node<T, O> {
     /// Frees a chain of nodes without recursion: a graph of 10⁶ sequential ops would
-    /// otherwise overflow the stack through nested `Arc` drops. A node this one holds the
+    /// otherwise overflow the stack through nested `NodeRef` drops. A node this one holds the
     /// last reference to is emptied first, so its own drop finds nothing to follow.
     fn drop(&mut self) {
         crate::census::add(-1);
         let mut stack = Vec::new();
         self.take_parents(&mut stack);
         while let Some(mut n) = stack.pop() {
-            if let Some(inner) = Arc::get_mut(&mut n) {
+            if let Some(inner) = n.get_mut() {
                 inner.take_parents(&mut stack);
             }
         }

@@ -72,6 +72,7 @@ mod functional;
 mod graph;
 mod jacobian;
 mod mode;
+mod noderef;
 mod op;
 mod ops;
 mod shape;

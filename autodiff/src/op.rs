@@ -1,5 +1,7 @@
 //! The op contract: one forward, one VJP rule, one JVP rule, in one place.
 
+use std::any::Any;
+
 use kernels::Element;
 
 use crate::Tensor;
@@ -42,7 +44,7 @@ use crate::Tensor;
 /// let g = grad(|x: &Tensor<f64>| x.apply_op(Cube, &[]).sum(), &Tensor::scalar(2.0));
 /// assert_eq!(g.item(), 12.0); // 3·2²
 /// ```
-pub trait Op<T: Element>: Send + Sync + 'static {
+pub trait Op<T: Element>: Any + Send + Sync {
     /// The name errors and the numerics check report.
     fn name(&self) -> &str;
     /// The output's values.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use kernels::Element;
 
 use crate::buffer::{Buffer, Data};
-use crate::graph::Node;
+use crate::noderef::NodeRef;
 use crate::shape::{self, Shape};
 
 /// A tangent of one forward-mode level: the tensor is `primal + ε_level · tangent`, where the
@@ -18,7 +18,7 @@ pub(crate) struct DualPart<T: Element> {
     /// The graph node of the primal part (the tensor's own node belongs to the whole dual
     /// value: its rules see the tangents, which forward-over-reverse needs; the primal's
     /// node sees none, which reverse-over-forward needs once the level has ended).
-    pub(crate) primal_node: Option<Arc<Node<T>>>,
+    pub(crate) primal_node: Option<NodeRef<T>>,
     /// `Some(b)`: `tangent` holds `b` tangents stacked along a leading axis (`jacfwd`).
     pub(crate) batch: Option<usize>,
     /// Batched only: `Some(w)`: `tangent` is compact, zero outside rows `w` of the
@@ -47,7 +47,7 @@ pub(crate) struct DualPart<T: Element> {
 pub struct Tensor<T: Element> {
     pub(crate) shape: Shape,
     pub(crate) data: Data<T>,
-    pub(crate) node: Option<Arc<Node<T>>>,
+    pub(crate) node: Option<NodeRef<T>>,
     pub(crate) dual: Option<Arc<DualPart<T>>>,
 }
 

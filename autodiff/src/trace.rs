@@ -1,14 +1,12 @@
 //! Tracing: the ops a function records, each one re-runnable on new inputs. This is how
 //! `verify` pins a wrong derivative on one op: it checks every traced op on its own.
 
-use std::sync::Arc;
-
 use kernels::Element;
 
 use crate::Tensor;
 use crate::engine::{apply, op_nodes};
-use crate::graph::Node;
 use crate::mode::set_recording;
+use crate::noderef::NodeRef;
 use crate::op::Op;
 
 /// One op as a function recorded it: its name, the values it saw, and the op itself, which
@@ -26,7 +24,7 @@ use crate::op::Op;
 /// assert_eq!(y.item(), 1f64.sin() + 4f64.sin());
 /// ```
 pub struct TracedOp<T: Element> {
-    node: Arc<Node<T>>,
+    node: NodeRef<T>,
     inputs: Vec<Tensor<T>>,
     output: Tensor<T>,
 }
@@ -117,7 +115,7 @@ pub fn trace_many<T: Element>(
 
 /// A traced node's op, run again: every call goes to the op the node holds.
 #[derive(Clone)]
-struct Replay<T: Element>(Arc<Node<T>>);
+struct Replay<T: Element>(NodeRef<T>);
 
 impl<T: Element> Op<T> for Replay<T> {
     fn name(&self) -> &str {

@@ -525,6 +525,41 @@ fn a_rule_that_panics_leaves_the_graph_whole() {
 
 // ---- limits ----
 
+/// A node reached by two paths of different lengths must be swept after both consumers:
+/// r = a + b with b = 3a and a = x², where the walk meets `a` through `b` before it enters
+/// it as `r`'s first input (a sweep ordered wrongly misses one path's contribution, 2x or
+/// 6x). dr/dx = (1 + 3)·2x = 8x, exact in floating point for x = 1.25 (powers of two and
+/// small integers). Also with `a` as the second input, and with `a` reached through a
+/// longer chain (b = 3·(a·1)·1).
+#[test]
+fn a_node_reached_by_paths_of_different_lengths_gets_every_cotangent() {
+    let x = Tensor::scalar(1.25f64);
+    let first = grad(
+        |x| {
+            let a = x * x;
+            &a + &(&a * 3.0)
+        },
+        &x,
+    );
+    let second = grad(
+        |x| {
+            let a = x * x;
+            &(&a * 3.0) + &a
+        },
+        &x,
+    );
+    let longer = grad(
+        |x| {
+            let a = x * x;
+            &a + &(&(&(&a * 1.0) * 3.0) * 1.0)
+        },
+        &x,
+    );
+    for g in [first, second, longer] {
+        assert_eq!(g.item(), 10.0); // 8 · 1.25
+    }
+}
+
 #[test]
 fn deep_chain_does_not_overflow_the_stack() {
     // y = x·cᴺ (c = 1 + 10⁻⁷, N = 10⁵, one op per factor): dy/dx = cᴺ. Every step rounds

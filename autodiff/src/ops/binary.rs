@@ -189,6 +189,21 @@ impl BinaryOp {
     }
 }
 
+impl BinaryOp {
+    /// The VJP rule, its two cotangents by value (the sweep's path: no `Vec`).
+    pub(crate) fn cotangents<T: Element>(
+        self,
+        x: &[Tensor<T>],
+        y: &Tensor<T>,
+        g: &Tensor<T>,
+    ) -> [Option<Tensor<T>>; 2] {
+        let (a, b) = (&x[0], &x[1]);
+        let ga = a.is_tracked().then(|| self.0.partial(a, b, y, g, false).sum_to(a.shape()));
+        let gb = b.is_tracked().then(|| self.0.partial(a, b, y, g, true).sum_to(b.shape()));
+        [ga, gb]
+    }
+}
+
 /// `true` when `small` (rank ≤ `big`'s) is `big`'s trailing axes with leading ones: then a
 /// broadcast is a loop over rows of `big` against `small` whole.
 fn row_broadcast(small: &[usize], big: &[usize]) -> bool {
@@ -237,10 +252,7 @@ impl<T: Element> Op<T> for BinaryOp {
         build(out, n, |o| ew::zip(k, &av, &bv, o))
     }
     fn vjp(&self, x: &[Tensor<T>], y: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
-        let (a, b) = (&x[0], &x[1]);
-        let ga = a.is_tracked().then(|| self.0.partial(a, b, y, g, false).sum_to(a.shape()));
-        let gb = b.is_tracked().then(|| self.0.partial(a, b, y, g, true).sum_to(b.shape()));
-        vec![ga, gb]
+        Vec::from(self.cotangents(x, y, g))
     }
     fn jvp(&self, x: &[Tensor<T>], y: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
         let (a, b) = (&x[0], &x[1]);

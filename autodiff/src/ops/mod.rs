@@ -9,6 +9,8 @@ use kernels::Element;
 
 use crate::Tensor;
 use crate::buffer::Buffer;
+use crate::graph::Few;
+use crate::op::Op;
 use crate::shape::Shape;
 
 mod binary;
@@ -23,6 +25,25 @@ mod unary;
 pub(crate) use broadcast::expand;
 pub(crate) use linalg::transpose_into;
 pub(crate) use shape_ops::pad;
+
+/// The VJP rule of `op` ([`Op::vjp`]), its cotangents inline for the built-in ops tiny-tensor
+/// graphs are mostly made of: `Op::vjp` returns a `Vec`, one allocation and free per op,
+/// a tenth of such an op's bookkeeping.
+pub(crate) fn vjp<T: Element>(
+    op: &dyn Op<T>,
+    inputs: &[Tensor<T>],
+    out: &Tensor<T>,
+    g: &Tensor<T>,
+) -> Few<Option<Tensor<T>>> {
+    let any = op as &dyn Any;
+    if let Some(b) = any.downcast_ref::<binary::BinaryOp>() {
+        Few::Two(b.cotangents(inputs, out, g))
+    } else if let Some(u) = any.downcast_ref::<unary::UnaryOp>() {
+        Few::One([Some(u.0.scale(&inputs[0], out, g))])
+    } else {
+        Few::Many(op.vjp(inputs, out, g))
+    }
+}
 
 /// A plain tensor of `shape` (`n` elements) from a kernel that writes every element.
 pub(crate) fn build<T: Element>(shape: Shape, n: usize, fill: impl FnOnce(&mut [T])) -> Tensor<T> {

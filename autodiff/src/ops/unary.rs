@@ -73,7 +73,7 @@ impl Fun {
     /// `s·f′(x)` (`y = f(x)`), with differentiable ops. The factor f′(x) is formed first
     /// and `s` multiplied once: under `jacfwd`/`jacrev`, `s` carries a batch and x, y do
     /// not, so that order does one batched operation instead of two or three.
-    fn scale<T: Element>(self, x: &Tensor<T>, y: &Tensor<T>, s: &Tensor<T>) -> Tensor<T> {
+    pub(crate) fn scale<T: Element>(self, x: &Tensor<T>, y: &Tensor<T>, s: &Tensor<T>) -> Tensor<T> {
         let c = |v: f64| T::from_f64(v);
         match self {
             // d(−x) = −1

@@ -4,9 +4,13 @@
 //! Intel Xeon VMs, twice per node of a tiny op's few hundred).
 
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use crate::graph::lock;
+/// The registry, locked (a thread that panicked holding it left it consistent: every
+/// update is one push, retain or addition).
+fn lock(m: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// The shards of the threads that have one, and the net count of threads that have ended.
 struct Registry {

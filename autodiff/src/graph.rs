@@ -1,10 +1,9 @@
 //! Graph nodes: what an op records so the reverse sweep can run its VJP rule.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
 use kernels::Element;
 
 use crate::Tensor;
+use crate::locked::Locked;
 use crate::noderef::NodeRef;
 use crate::op::Op;
 
@@ -99,7 +98,7 @@ pub(crate) struct Node<T: Element, O: ?Sized = dyn Op<T>> {
     /// reference, without locks or reference counts: what a parent holds lives as long as
     /// the parent.
     pub(crate) parents: Few<Option<NodeRef<T>>>,
-    slot: Mutex<Slot<T>>,
+    slot: Locked<Slot<T>>,
     pub(crate) op: O,
 }
 
@@ -130,7 +129,7 @@ impl<T: Element> Node<T> {
     pub(crate) fn leaf() -> NodeRef<T> {
         crate::census::add(1);
         let parents = Few::Many(Vec::new());
-        NodeRef::new(Node { leaf: true, parents, slot: Mutex::new(Slot::Grad(None)), op: Leaf })
+        NodeRef::new(Node { leaf: true, parents, slot: Locked::new(Slot::Grad(None)), op: Leaf })
     }
 
     /// The node of op `op` applied to `inputs` (some tracked), which gave `out`: keeps the
@@ -141,27 +140,27 @@ impl<T: Element> Node<T> {
         let parents = Few::from_iter(n, inputs.iter().map(|t| t.node.clone()));
         let inputs = Few::from_iter(n, inputs.iter().map(|t| t.untracked()));
         let saved = Saved { inputs, out: out.untracked() };
-        NodeRef::new(Node { leaf: false, parents, slot: Mutex::new(Slot::Saved(Some(saved))), op })
+        NodeRef::new(Node { leaf: false, parents, slot: Locked::new(Slot::Saved(Some(saved))), op })
     }
 }
 
 impl<T: Element, O: ?Sized> Node<T, O> {
     /// Runs `f` on a leaf's accumulated gradient (`None` for an op node, which has none).
     pub(crate) fn with_grad<R>(&self, f: impl FnOnce(&mut Option<Tensor<T>>) -> R) -> Option<R> {
-        match &mut *lock(&self.slot) {
+        self.slot.with(|s| match s {
             Slot::Grad(g) => Some(f(g)),
             Slot::Saved(_) => None,
-        }
+        })
     }
 
-    /// An op node's saved values, taken (the sweep frees them) or cloned (`retain`); `None`
-    /// once swept, and for a leaf.
-    pub(crate) fn saved(&self, retain: bool) -> Option<Saved<T>> {
-        match &mut *lock(&self.slot) {
-            Slot::Saved(s) if retain => s.clone(),
-            Slot::Saved(s) => s.take(),
-            Slot::Grad(_) => None,
-        }
+    /// Puts into `to` an op node's saved values, taken (the sweep frees them) or cloned
+    /// (`retain`); `None` once swept, and for a leaf.
+    pub(crate) fn saved_into(&self, retain: bool, to: &mut Option<Saved<T>>) {
+        self.slot.with(|s| match s {
+            Slot::Saved(s) if retain => to.clone_from(s),
+            Slot::Saved(s) => *to = s.take(),
+            Slot::Grad(_) => *to = None,
+        })
     }
 
     /// Moves the parents onto `stack` (for an iterative drop).
@@ -184,8 +183,4 @@ impl<T: Element, O: ?Sized> Drop for Node<T, O> {
             }
         }
     }
-}
-
-pub(crate) fn lock<X>(m: &Mutex<X>) -> MutexGuard<'_, X> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -71,6 +71,7 @@ mod engine;
 mod functional;
 mod graph;
 mod jacobian;
+mod locked;
 mod mode;
 mod noderef;
 mod op;

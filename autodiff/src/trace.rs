@@ -102,7 +102,9 @@ pub fn trace_many<T: Element>(
         Some(root) if !root.leaf => op_nodes(root)
             .into_iter()
             .map(|node| {
-                let s = node.saved(true).expect("a freshly traced graph has not been swept");
+                let mut s = None;
+                node.saved_into(true, &mut s);
+                let s = s.expect("a freshly traced graph has not been swept");
                 let (inputs, output) =
                     (s.inputs.as_slice().iter().map(Tensor::plain).collect(), s.out.plain());
                 TracedOp { node, inputs, output }

@@ -197,10 +197,6 @@ impl Hasher for AddrHasher {
 }
 type AddrMap<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
 
-fn addr<T: Element>(n: &NodeRef<T>) -> usize {
-    n.addr()
-}
-
 /// The part of a graph a sweep visits, in topological order, by reference: each node is
 /// kept alive by the roots or by its consumers' parent lists, which a sweep never changes.
 struct Topo<'a, T: Element> {
@@ -223,6 +219,33 @@ const NONE: u32 = u32::MAX;
 /// A node entered but not yet exited.
 const OPEN: u32 = u32::MAX - 1;
 
+/// The nodes a walk has seen, by discovery number: each node, its children's numbers
+/// (`kids[from..to]` of the walk, set when it is entered) and its position in the order
+/// (`NONE` before it is entered, `OPEN` until it exits).
+struct Seen<'a, T: Element> {
+    ids: AddrMap<u32>,
+    nodes: Vec<&'a NodeRef<T>>,
+    span: Vec<(u32, u32)>,
+    pos: Vec<u32>,
+}
+
+impl<'a, T: Element> Seen<'a, T> {
+    /// The number of `n`, numbered now if it is new.
+    fn see(&mut self, n: &'a NodeRef<T>) -> u32 {
+        match self.ids.entry(n.addr()) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                let id = self.nodes.len() as u32;
+                e.insert(id);
+                self.nodes.push(n);
+                self.span.push((0, 0));
+                self.pos.push(NONE);
+                id
+            }
+        }
+    }
+}
+
 /// Orders the nodes reachable from `roots` (and marks those leading to `targets`) in two
 /// passes: a depth-first walk that numbers each node when first seen (one hash lookup per
 /// edge, none per node) and lists its children's numbers, then a pass in post-order that
@@ -232,72 +255,54 @@ fn topo<'a, T: Element>(roots: &[&'a NodeRef<T>], targets: Option<&[NodeRef<T>]>
         Enter(u32),
         Exit(u32),
     }
-    // By discovery number: the node, its children's numbers (`kids[from..to]`, set when
-    // it is entered) and its position in `order` (`NONE` before it is entered, `OPEN`
-    // until it exits).
-    let mut nodes: Vec<&'a NodeRef<T>> = Vec::with_capacity(64);
-    let mut span: Vec<(u32, u32)> = Vec::with_capacity(64);
-    let mut pos: Vec<u32> = Vec::with_capacity(64);
-    let mut kids: Vec<u32> = Vec::with_capacity(128);
-    let mut ids: AddrMap<u32> = AddrMap::with_capacity_and_hasher(64, Default::default());
-    let mut see = |n: &'a NodeRef<T>, nodes: &mut Vec<&'a NodeRef<T>>| -> (u32, bool) {
-        match ids.entry(addr(n)) {
-            Entry::Occupied(e) => (*e.get(), false),
-            Entry::Vacant(e) => {
-                let id = nodes.len() as u32;
-                nodes.push(n);
-                e.insert(id);
-                (id, true)
-            }
-        }
+    let mut s = Seen {
+        ids: AddrMap::with_capacity_and_hasher(64, Default::default()),
+        nodes: Vec::with_capacity(64),
+        span: Vec::with_capacity(64),
+        pos: Vec::with_capacity(64),
     };
-    let mut root_ids = Vec::with_capacity(roots.len());
+    let mut kids: Vec<u32> = Vec::with_capacity(128);
     let mut stack = Vec::with_capacity(64);
+    let mut root_ids = Vec::with_capacity(roots.len());
     for r in roots {
-        let (id, new) = see(r, &mut nodes);
+        let id = s.see(r);
         root_ids.push(id);
-        if new {
-            span.push((0, 0));
-            pos.push(NONE);
-            stack.push(Step::Enter(id));
-        }
+        stack.push(Step::Enter(id));
     }
     let mut post: Vec<u32> = Vec::with_capacity(64);
     while let Some(step) = stack.pop() {
         match step {
             Step::Enter(id) => {
-                if pos[id as usize] != NONE {
-                    continue; // entered from another consumer meanwhile
+                if s.pos[id as usize] != NONE {
+                    continue; // entered from another consumer (or root) meanwhile
                 }
-                pos[id as usize] = OPEN;
+                s.pos[id as usize] = OPEN;
                 // The exit goes below the children's entries: it pops once they are done.
                 stack.push(Step::Exit(id));
                 let from = kids.len() as u32;
-                for c in nodes[id as usize].parents.as_slice().iter().flatten() {
-                    let (cid, new) = see(c, &mut nodes);
+                let node: &'a NodeRef<T> = s.nodes[id as usize];
+                for c in node.parents.as_slice().iter().flatten() {
+                    let cid = s.see(c);
                     kids.push(cid);
-                    if new {
-                        span.push((0, 0));
-                        pos.push(NONE);
-                    }
                     // A child seen before but not yet entered is entered from here (its
                     // earlier entry, lower on the stack, is then skipped): it must exit
                     // before this node does.
-                    if pos[cid as usize] == NONE {
+                    if s.pos[cid as usize] == NONE {
                         stack.push(Step::Enter(cid));
                     }
                 }
-                span[id as usize] = (from, kids.len() as u32);
+                s.span[id as usize] = (from, kids.len() as u32);
             }
             Step::Exit(id) => {
-                pos[id as usize] = post.len() as u32;
+                s.pos[id as usize] = post.len() as u32;
                 post.push(id);
             }
         }
     }
+    let Seen { ids, nodes, span, pos } = s;
     let mut target = vec![NONE; post.len()];
     for (j, n) in targets.unwrap_or(&[]).iter().enumerate() {
-        if let Some(&id) = ids.get(&addr(n)) {
+        if let Some(&id) = ids.get(&n.addr()) {
             target[pos[id as usize] as usize] = j as u32;
         }
     }

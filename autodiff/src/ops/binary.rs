@@ -187,9 +187,7 @@ impl BinaryOp {
             }
         }))
     }
-}
 
-impl BinaryOp {
     /// The VJP rule, its two cotangents by value (the sweep's path: no `Vec`).
     pub(crate) fn cotangents<T: Element>(
         self,

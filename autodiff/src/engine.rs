@@ -1,6 +1,7 @@
 //! The engine: graph nodes, `apply` (forward values, tangents, recording) and the reverse
 //! sweep.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -13,6 +14,7 @@ use crate::graph::{Few, Node};
 use crate::mode::{self, Level, checking, recording};
 use crate::noderef::NodeRef;
 use crate::op::Op;
+use crate::sgd::Sink;
 use crate::tensor::{DualPart, Tensor};
 
 /// The highest forward-mode level among `inputs`.
@@ -142,9 +144,14 @@ fn check_value<T: Element>(name: &str, inputs: &[&Tensor<T>], out: &Tensor<T>) {
 struct Lent<'a, 'b, T: Element>(&'b mut Few<Tensor<T>>, PhantomData<&'a NodeRef<T>>);
 
 impl<'a, 'b, T: Element> Lent<'a, 'b, T> {
-    fn new(inputs: &'b mut Few<Tensor<T>>, parents: &'a [Option<NodeRef<T>>]) -> Self {
-        for (x, p) in inputs.as_mut_slice().iter_mut().zip(parents) {
+    /// Lends every input its node, except input `skip`, which the rule then sees as a
+    /// constant (its cotangent goes straight into a parameter: see `crate::sgd`).
+    fn new(inputs: &'b mut Few<Tensor<T>>, parents: &'a [Option<NodeRef<T>>], skip: Option<usize>) -> Self {
+        for (j, (x, p)) in inputs.as_mut_slice().iter_mut().zip(parents).enumerate() {
             debug_assert!(x.node.is_none(), "saved inputs hold no nodes");
+            if skip == Some(j) {
+                continue;
+            }
             // SAFETY: `p` is borrowed for `'a`, which outlives `self`, so the copy points
             // to a live node as long as it exists; `drop` forgets it (never drops it), so
             // the count it does not own is never released.
@@ -371,12 +378,33 @@ pub(crate) fn sweep<T: Element>(
     targets: Option<&[NodeRef<T>]>,
     opts: Sweep,
 ) -> (Vec<Option<Tensor<T>>>, bool) {
+    sweep_into(roots, targets, opts, None)
+}
+
+/// [`sweep`], adding the gradients of the targets into `sink`'s parameters where an op's
+/// rule can write them there itself (no gradient is returned for those): a target reached
+/// by one edge only, from an op [`crate::ops::fusable`] for it. First-order sweeps only.
+#[track_caller]
+pub(crate) fn sweep_into<T: Element>(
+    roots: &[(NodeRef<T>, Tensor<T>)],
+    targets: Option<&[NodeRef<T>]>,
+    opts: Sweep,
+    mut sink: Option<&mut Sink<'_, T>>,
+) -> (Vec<Option<Tensor<T>>>, bool) {
     let root_refs: Vec<&NodeRef<T>> = roots.iter().map(|r| &r.0).collect();
     let topo = topo(&root_refs, targets);
     let mut results = vec![None; targets.map_or(0, <[_]>::len)];
     let create_graph = opts.create_graph.unwrap_or_else(|| recording() && topo.needed.iter().any(|n| !n));
     let retain_graph = opts.retain_graph.unwrap_or(create_graph);
     let check = checking();
+    // How many edges reach each node (a target reached once has one contribution).
+    let mut indeg = vec![0u32; if sink.is_some() { topo.order.len() } else { 0 }];
+    if sink.is_some() {
+        assert!(!create_graph && opts.batch.is_none(), "a parameter sink takes first-order sweeps only");
+        for &e in &topo.edges {
+            indeg[e as usize] += 1;
+        }
+    }
     mode::set_recording(create_graph, || {
         let mut grads: Vec<Option<Tensor<T>>> = vec![None; topo.order.len()];
         for ((_, seed), &at) in roots.iter().zip(&topo.roots) {
@@ -419,7 +447,23 @@ pub(crate) fn sweep<T: Element>(
                 out.node = Some((*n).clone());
             }
             let out = &*out;
-            let lent = Lent::new(&mut s.inputs, parents);
+            // An input whose gradient the op writes into a parameter itself: (input, target).
+            let fuse = match &sink {
+                Some(_) if !check => {
+                    let mut edge = topo.start[i] as usize;
+                    parents.iter().enumerate().find_map(|(j, p)| {
+                        p.as_ref()?;
+                        let child = topo.edges[edge] as usize;
+                        edge += 1;
+                        let t = topo.target[child];
+                        let op: &dyn Any = &n.op;
+                        (t != NONE && indeg[child] == 1 && crate::ops::fusable(op, j, s.inputs.as_slice()))
+                            .then_some((j, t as usize))
+                    })
+                }
+                _ => None,
+            };
+            let lent = Lent::new(&mut s.inputs, parents, fuse.map(|f| f.0));
             let inputs = lent.0.as_slice();
             // The rule's own ops are not checked one by one: a NaN they produce is reported
             // below as this op's gradient, which is what the user needs to know.
@@ -468,9 +512,15 @@ pub(crate) fn sweep<T: Element>(
                 }
                 accumulate(&mut grads[child], gx);
             }
+            // The other input of a fused product, which its update reads.
+            let fused = fuse.map(|(j, t)| (j, t, inputs[1 - j].plain()));
             drop(lent);
-            // Freed here, once the rule has run (not when the next op's values arrive).
+            // Freed here, once the rule has run (not when the next op's values arrive), and
+            // before a fused update writes the parameter they may share a buffer with.
             saved = None;
+            if let (Some((j, t, other)), Some(sink)) = (fused, sink.as_deref_mut()) {
+                sink.update(&n.op, j, t, &other, &g);
+            }
         }
     });
     (results, create_graph)

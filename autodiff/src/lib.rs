@@ -76,6 +76,7 @@ mod mode;
 mod noderef;
 mod op;
 mod ops;
+mod sgd;
 mod shape;
 mod tensor;
 mod trace;
@@ -93,5 +94,6 @@ pub use jacobian::{
 pub use kernels::Element;
 pub use mode::{check_numerics, enable_grad, no_grad};
 pub use op::Op;
+pub use sgd::sgd_step;
 pub use tensor::Tensor;
 pub use trace::{TracedOp, trace, trace_many};

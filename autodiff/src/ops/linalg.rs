@@ -1,5 +1,7 @@
 //! Matrix products (2-d, and batched 3-d) on the kernels' GEMM, and the 2-d transpose.
 
+use std::any::Any;
+
 use kernels::{Element, MatMut, MatRef, Par, gemm};
 
 use super::{batched, build};
@@ -140,6 +142,40 @@ fn mm<T: Element>(a: &Tensor<T>, b: &Tensor<T>, ta: bool, tb: bool) -> Tensor<T>
     apply(MatMul { ta, tb }, &[a, b])
 }
 
+/// Whether the cotangent of input `j` of `op` on `inputs` is one 2-d product, which
+/// [`update_into`] can add straight into a parameter.
+pub(crate) fn fusable<T: Element>(op: &dyn Any, j: usize, inputs: &[Tensor<T>]) -> bool {
+    op.is::<MatMul>() && j < 2 && inputs.len() == 2 && inputs.iter().all(|x| x.ndim() == 2)
+}
+
+/// `dest ← dest + α·gⱼ`, where `gⱼ` is the cotangent of input `j` of the 2-d product `op`
+/// (see [`fusable`]) for the output cotangent `g`, computed by one β = 1 GEMM writing
+/// `dest` directly: the same operands and orientation as the VJP rule's product, so the
+/// sum differs from `dest + α·gⱼ` (the rule's result added afterwards) only in rounding.
+/// `other` is the op's other input; `dest` holds input `j`'s shape, row-major.
+pub(crate) fn update_into<T: Element>(
+    op: &dyn Any,
+    j: usize,
+    other: &Tensor<T>,
+    g: &Tensor<T>,
+    alpha: T,
+    dest: &mut [T],
+) {
+    let &MatMul { ta, tb } = op.downcast_ref::<MatMul>().expect("checked by fusable");
+    // The rule's products (see `vjp`): dA = G·op(B)ᵀ, or op(B)·Gᵀ when `ta`; dB = op(A)ᵀ·G,
+    // or Gᵀ·op(A) when `tb`.
+    let (x, tx, y, ty) = match j {
+        0 if ta => (other, tb, g, true),
+        0 => (g, false, other, !tb),
+        _ if tb => (g, true, other, ta),
+        _ => (other, !ta, g, false),
+    };
+    let (xv, yv) = (view(x, 0, tx), view(y, 0, ty));
+    let (m, n) = (xv.rows(), yv.cols());
+    assert!(dest.len() == m * n, "update_into: a {m}×{n} cotangent into {} values", dest.len());
+    gemm(alpha, xv, yv, T::ONE, MatMut::row_major(dest, m, n), Par::All);
+}
+
 /// Copies `src` (`rows × cols`, row-major) transposed into `dst`: element `(i, j)` goes to
 /// `dst[j * ld + i]` (`ld ≥ rows`; `dst` may be a window of a wider matrix).
 ///
@@ -261,7 +297,36 @@ impl<T: Element> Tensor<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::transpose_into;
+    use super::{MatMul, fusable, transpose_into, update_into};
+    use crate::Tensor;
+    use crate::op::Op;
+
+    #[test]
+    fn update_into_adds_each_rules_product_for_every_orientation() {
+        // A 3×4 by 4×2 product under each transpose flag, inputs stored as the flags say.
+        // Values are small integers, so every product and sum is exact in f64 and the fused
+        // update must equal dest + α·(the VJP rule's cotangent) exactly, for both inputs.
+        let ints = |n: usize, s: usize| (0..n).map(|i| ((i * s + 1) % 7) as f64 - 3.0).collect::<Vec<_>>();
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            let a = Tensor::from_vec(ints(12, 5), if ta { &[4, 3] } else { &[3, 4] });
+            let b = Tensor::from_vec(ints(8, 3), if tb { &[2, 4] } else { &[4, 2] });
+            let g = Tensor::from_vec(ints(6, 2), &[3, 2]);
+            let op = MatMul { ta, tb };
+            let inputs = [a.requires_grad(), b.requires_grad()];
+            let rule = Op::<f64>::vjp(&op, &inputs, &g, &g);
+            for j in 0..2 {
+                assert!(fusable(&op, j, &inputs));
+                let want_g = rule[j].as_ref().expect("tracked input").to_vec();
+                let mut dest = ints(want_g.len(), 4);
+                let want: Vec<f64> = dest.iter().zip(&want_g).map(|(d, c)| d - 0.5 * c).collect();
+                update_into(&op, j, &inputs[1 - j], &g, -0.5, &mut dest);
+                assert_eq!(dest, want, "ta {ta}, tb {tb}, input {j}");
+            }
+        }
+        // A batched (3-d) product is not one 2-d GEMM.
+        let x = Tensor::<f64>::zeros(&[2, 3, 3]);
+        assert!(!fusable(&MatMul { ta: false, tb: false }, 1, &[x.clone(), x]));
+    }
 
     #[test]
     fn transpose_into_a_window_of_a_wider_matrix() {

@@ -23,7 +23,7 @@ mod shape_ops;
 mod unary;
 
 pub(crate) use broadcast::expand;
-pub(crate) use linalg::transpose_into;
+pub(crate) use linalg::{fusable, transpose_into, update_into};
 pub(crate) use shape_ops::pad;
 
 /// The VJP rule of `op` ([`Op::vjp`]), its cotangents inline for the built-in ops tiny-tensor

@@ -1,12 +1,12 @@
-//! The soak: 10⁵ training steps of a small classifier, alternating the functional API
-//! (`value_and_grad_many`) and the imperative one (`requires_grad`, `backward`, `grad`,
-//! `zero_grad`), with resident memory flat after warm-up and no graph node surviving an
+//! The soak: 10⁵ training steps of a small classifier, rotating through the functional API
+//! (`value_and_grad_many`), the imperative one (`requires_grad`, `backward`, `grad`,
+//! `zero_grad`) and the fused step (`sgd_step`), with resident memory flat after warm-up and no graph node surviving an
 //! iteration. The only test in this binary, so the process's RSS is this loop's alone.
 //! `AUTODIFF_SOAK_STEPS` changes the count (default 10⁵, about 15 s optimised).
 
 mod common;
 
-use autodiff::{Tensor, live_nodes, value_and_grad_many};
+use autodiff::{Tensor, live_nodes, sgd_step, value_and_grad_many};
 use common::{Rng, rss_bytes};
 
 fn loss(p: &[Tensor<f64>], x: &Tensor<f64>, labels: &[usize]) -> Tensor<f64> {
@@ -26,7 +26,9 @@ fn hundred_thousand_steps_hold_memory_and_graph_flat() {
     // The parameters are plain tensors between steps: no graph node belongs to them.
     let idle = live_nodes();
     let step = |i: usize, p: &mut Vec<Tensor<f64>>| -> f64 {
-        if i.is_multiple_of(2) {
+        if i % 3 == 2 {
+            sgd_step(|p| loss(p, &x, &labels), p, 0.1).item()
+        } else if i % 3 == 0 {
             let (l, g) = value_and_grad_many(|p| loss(p, &x, &labels), p);
             for (p, g) in p.iter_mut().zip(&g) {
                 p.axpy_(-0.1, g);

@@ -28,7 +28,7 @@ fn hundred_thousand_steps_hold_memory_and_graph_flat() {
     let step = |i: usize, p: &mut Vec<Tensor<f64>>| -> f64 {
         if i % 3 == 2 {
             sgd_step(|p| loss(p, &x, &labels), p, 0.1).item()
-        } else if i % 3 == 0 {
+        } else if i.is_multiple_of(3) {
             let (l, g) = value_and_grad_many(|p| loss(p, &x, &labels), p);
             for (p, g) in p.iter_mut().zip(&g) {
                 p.axpy_(-0.1, g);

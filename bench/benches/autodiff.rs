@@ -127,15 +127,21 @@ impl Manual {
         -m.labels.iter().enumerate().map(|(i, &l)| self.dlogits[i * OUT + l]).sum::<f32>() / b as f32
     }
 
-    fn value_and_grad(&mut self, m: &Mlp, p: &[Tensor<f32>]) -> f32 {
-        let (b, h) = (m.batch, m.hidden);
+    /// The loss, leaving the logits' cotangent in `dlogits`.
+    fn forward_and_dlogits(&mut self, m: &Mlp, p: &[Tensor<f32>]) -> f32 {
         let loss = self.forward(m, p);
         // dlogits = (softmax − onehot)/B; dlogits holds log-softmax here.
         ew::map_inplace(ew::Unary::Exp, &mut self.dlogits);
         for (i, &l) in m.labels.iter().enumerate() {
             self.dlogits[i * OUT + l] -= 1.0;
         }
-        ew::scale(1.0 / b as f32, &mut self.dlogits);
+        ew::scale(1.0 / m.batch as f32, &mut self.dlogits);
+        loss
+    }
+
+    fn value_and_grad(&mut self, m: &Mlp, p: &[Tensor<f32>]) -> f32 {
+        let (b, h) = (m.batch, m.hidden);
+        let loss = self.forward_and_dlogits(m, p);
         let [g0, g1, g2, g3] = &mut self.grads[..] else { unreachable!() };
         let dl = MatRef::row_major(&self.dlogits, b, OUT);
         // dW2 = hᵀ·dlogits, db2 = Σ_rows dlogits, dh = dlogits·W2ᵀ ⊙ (1 − h²)
@@ -155,12 +161,7 @@ impl Manual {
     /// (`W ← W − lr·Aᵀ·Δ`, β = 1), the biases' gradients formed and applied.
     fn sgd_step(&mut self, m: &Mlp, p: &mut [Tensor<f32>]) -> f32 {
         let (b, h) = (m.batch, m.hidden);
-        let loss = self.forward(m, p);
-        ew::map_inplace(ew::Unary::Exp, &mut self.dlogits);
-        for (i, &l) in m.labels.iter().enumerate() {
-            self.dlogits[i * OUT + l] -= 1.0;
-        }
-        ew::scale(1.0 / b as f32, &mut self.dlogits);
+        let loss = self.forward_and_dlogits(m, p);
         let dl = MatRef::row_major(&self.dlogits, b, OUT);
         // dh reads W₂ before its update.
         let w2t = MatRef::col_major(p[2].data(), OUT, h);

@@ -242,7 +242,7 @@ fn raw_door_matches_reference() {
 }
 
 /// Skinny shapes (2–8 rows or columns) reach the dot-product path (deep k, contiguous
-/// large operand) and the tall path (≤ 6 columns, column-major A, several tall tiles plus
+/// large operand; in several depth passes for the deepest) and the tall path (≤ 6 columns, column-major A, several tall tiles plus
 /// a remainder) on every kernel path, with every operand layout: exact on integer inputs.
 fn skinny<T: Element>() {
     let mut rng = Rng(0x5EED_0005);
@@ -258,6 +258,10 @@ fn skinny<T: Element>() {
             (33, 4, 100),
             (300, 6, 50),
             (517, 2, 33),
+            // Deep enough that six rows of the small operand outgrow three quarters of any
+            // L1d up to 64 KiB (f32: 24 B · 2100 > 48 KiB): depth passes. Sums stay exact:
+            // 2100 products of magnitude ≤ 9 stay far below 2²⁴.
+            (6, 40, 2100),
         ]
     };
     for isa in Isa::available() {

@@ -4,7 +4,7 @@
 //! | --- | --- | --- |
 //! | `NR` | LOOP 2: n into micro-panels | a register tile (per kernel, `table.rs`) |
 //! | `MR` | LOOP 1: m into micro-panels | a register tile (per kernel, `table.rs`) |
-//! | `KC` | LOOP 4: k into panels | one B micro-panel (`KC × NR`) of 4-byte elements in half of L1d, leaving room for the A stream (f64 keeps that depth: its panel fills L1d) |
+//! | `KC` | LOOP 4: k into panels | one B micro-panel (`KC × NR`) in three quarters of L1d (f32) or all of it (f64), at most 512 deep |
 //! | `MC` | LOOP 3: m into blocks | the packed A block (`MC × KC`) in half of L2 |
 //! | `NC` | LOOP 5: n into panels | the packed B panel (`KC × NC`) in a quarter of L3 |
 
@@ -29,15 +29,24 @@ impl Blocking {
     /// let c = CacheSizes { l1d: 48 << 10, l2: 1 << 20, l3: 32 << 20 };
     /// let b = Blocking::for_caches(c, 32, 12, 4);
     /// assert_eq!((b.kc, b.mc % 32, b.nc % 12), (512, 0, 0));
+    /// // A 32 KiB L1d: f32's 512-deep panel (24 KiB) fits in three quarters of it, f64's
+    /// // 512-deep one (48 KiB) would not, so f64 goes as deep as L1d holds (32768 / 96).
+    /// let c = CacheSizes { l1d: 32 << 10, ..c };
+    /// assert_eq!(Blocking::for_caches(c, 32, 12, 4).kc, 512);
+    /// assert_eq!(Blocking::for_caches(c, 16, 12, 8).kc, 336);
     /// ```
     pub fn for_caches(c: CacheSizes, mr: usize, nr: usize, elem: usize) -> Blocking {
-        // KC: a 4-byte B micro-panel in half of L1d, the same depth for f64 (whose panel
-        // then fills L1d); at least 64 deep so the tile's write-back (MR·NR loads and
-        // stores of C) stays small next to its KC·MR·NR FMAs. For f64 on Zen 5 (ratio to
-        // faer at n = 512 / 1024 / 2048, two runs of one criterion build): KC = 256 (half
-        // of L1d) 0.95 / 0.95 / 1.01 and 0.92 / 0.95 / 1.05, KC = 512 0.97 / 0.99 / 1.02
-        // and 0.95 / 1.00 / 1.01: the C tiles are written back half as often.
-        let kc = (c.l1d / 2 / (nr * 4)).clamp(64, 1024) / 8 * 8;
+        // KC: the B micro-panel (`KC × NR`) in three quarters of L1d for f32, all of it for
+        // f64, capped at 512; at least 64 deep so the tile's write-back (MR·NR loads and
+        // stores of C) stays small next to its KC·MR·NR FMAs. Measured, ours / faer
+        // interleaved in one process (median of 5–7 rounds): on Zen 5 and the Intel Xeon
+        // (L1d 48 KiB) this is 512 for both types, where f64 at KC = 256 had been 0.92–0.95
+        // at n = 512 / 1024 against 0.95–1.00 at 512 (the C tiles written back half as
+        // often), and deeper gained nothing. On Zen 4 (L1d 32 KiB) f32 at KC = 512 gave
+        // 0.956–0.966 at n = 512 and 1024 against 0.931–0.933 at 336 (half of L1d), while
+        // f64 at 512 (a 48 KiB panel, past L1d) lost: 0.89 against 0.92–0.97 at 336.
+        let share = if elem == 4 { c.l1d * 3 / 4 } else { c.l1d };
+        let kc = (share / (nr * elem)).clamp(64, 512) / 8 * 8;
         // MC: packed A block in half of L2.
         let mc = ((c.l2 / 2 / (kc * elem)) / mr).max(1) * mr;
         // NC: packed B panel in a quarter of the shared L3, capped so the buffer stays

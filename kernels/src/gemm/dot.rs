@@ -313,8 +313,9 @@ mod tests {
 
     /// Depth passes and the next-tile prefetch change neither value nor operation order
     /// within a pass: integer inputs (every partial sum exact) give the exact products
-    /// for every S, odd rows, a k tail, passes forced by a tiny L1d, and prefetching on
-    /// and off; β = 2 applies once, on the first pass.
+    /// for S = 6 and 2 (eight Q rows), an odd row count (a one-row last tile), a k tail,
+    /// passes forced by a tiny L1d, and prefetching on and off; β = 2 applies once, on
+    /// the first pass (1 in the output becomes 2 plus the sum).
     #[test]
     fn passes_and_prefetch_give_exact_sums() {
         for isa in Isa::available() {

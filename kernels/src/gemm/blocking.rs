@@ -38,13 +38,14 @@ impl Blocking {
     pub fn for_caches(c: CacheSizes, mr: usize, nr: usize, elem: usize) -> Blocking {
         // KC: the B micro-panel (`KC × NR`) in three quarters of L1d for f32, all of it for
         // f64, capped at 512; at least 64 deep so the tile's write-back (MR·NR loads and
-        // stores of C) stays small next to its KC·MR·NR FMAs. Measured, ours / faer
-        // interleaved in one process (median of 5–7 rounds): on Zen 5 and the Intel Xeon
-        // (L1d 48 KiB) this is 512 for both types, where f64 at KC = 256 had been 0.92–0.95
-        // at n = 512 / 1024 against 0.95–1.00 at 512 (the C tiles written back half as
-        // often), and deeper gained nothing. On Zen 4 (L1d 32 KiB) f32 at KC = 512 gave
-        // 0.956–0.966 at n = 512 and 1024 against 0.931–0.933 at 336 (half of L1d), while
-        // f64 at 512 (a 48 KiB panel, past L1d) lost: 0.89 against 0.92–0.97 at 336.
+        // stores of C) stays small next to its KC·MR·NR FMAs. On Zen 5 and the Intel Xeon
+        // (L1d 48 KiB) this is 512 for both types: for f64 on Zen 5 (ours / faer, two
+        // criterion runs of one build) KC = 256 gave 0.92–0.95 at n = 512 / 1024 against
+        // 0.95–1.00 at 512 (the C tiles written back half as often); f32 at 1024 was ±1%
+        // of 512. On Zen 4 (L1d 32 KiB; ours / faer interleaved in one process, median of
+        // 5–7 rounds) f32 at KC = 512 gave 0.956–0.966 at n = 512 and 1024 against
+        // 0.931–0.933 at 336 (half of L1d), while f64 at 512 (a 48 KiB panel, past L1d)
+        // lost: 0.89–0.91 at n = 512–2048 against 0.92–0.97 at 336.
         let share = if elem == 4 { c.l1d * 3 / 4 } else { c.l1d };
         let kc = (share / (nr * elem)).clamp(64, 512) / 8 * 8;
         // MC: packed A block in half of L2.

@@ -72,7 +72,7 @@ fn give<T: Element>(v: Vec<T>) {
 
 /// Tensors of at most this many elements keep them inline (no allocation besides the
 /// `Arc`): scalars and tiny vectors are the bulk of a graph's bookkeeping-bound ops.
-const INLINE: usize = 4;
+pub(crate) const INLINE: usize = 4;
 
 /// A tensor's values: inline when tiny, else a `Vec` that returns to the cache when dropped.
 pub(crate) enum Buffer<T: Element> {
@@ -187,6 +187,22 @@ impl<T: Element> From<Buffer<T>> for Data<T> {
 }
 
 impl<T: Element> Data<T> {
+    /// Zeros held inline, for `n` elements few enough (`None` otherwise). Filled in place
+    /// through [`get_mut`](Data::get_mut), a tiny tensor's values are written where they
+    /// stay: written into a [`Buffer`] and moved into a `Data`, they are read back by wider
+    /// loads than wrote them, which the CPU cannot forward from its store buffer (a stall
+    /// measured at a third of a scalar op's forward on the Zen 4 VM).
+    pub(crate) fn inline_zeros(n: usize) -> Option<Self> {
+        (n <= INLINE).then(|| Data::Inline(n as u8, [T::ZERO; INLINE]))
+    }
+
+    /// The first `n` (at most [`INLINE`]) of `values`, held inline: for values computed in
+    /// registers, which then go straight to where they stay.
+    pub(crate) fn inline(n: usize, values: [T; INLINE]) -> Self {
+        assert!(n <= INLINE, "{n} values do not fit inline");
+        Data::Inline(n as u8, values)
+    }
+
     /// The values to write into, when no other tensor shares them.
     pub(crate) fn get_mut(&mut self) -> Option<&mut [T]> {
         match self {

@@ -2,9 +2,6 @@
 //! sweep.
 
 use std::any::Any;
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -16,6 +13,7 @@ use crate::noderef::NodeRef;
 use crate::op::Op;
 use crate::sgd::Sink;
 use crate::tensor::{DualPart, Tensor};
+use crate::topo::{NONE, topo};
 
 /// The highest forward-mode level among `inputs`.
 ///
@@ -185,166 +183,6 @@ pub(crate) struct Sweep {
     pub(crate) batch: Option<usize>,
 }
 
-/// A multiplicative hasher for node addresses (the std SipHash costs more than the rest of
-/// a tiny op's bookkeeping).
-#[derive(Default)]
-struct AddrHasher(u64);
-impl Hasher for AddrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only usize keys are hashed")
-    }
-    fn write_usize(&mut self, n: usize) {
-        // Fibonacci hashing: odd multiplier close to 2⁶⁴/φ; the rotation brings the mixed
-        // high bits down to where the table indexes.
-        self.0 = (n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(26);
-    }
-}
-type AddrMap<V> = HashMap<usize, V, BuildHasherDefault<AddrHasher>>;
-
-/// The part of a graph a sweep visits, in topological order, by reference: each node is
-/// kept alive by the roots or by its consumers' parent lists, which a sweep never changes.
-struct Topo<'a, T: Element> {
-    /// Nodes reachable from the roots, children before parents.
-    order: Vec<&'a NodeRef<T>>,
-    /// Whether node `i` leads to a target (all do when there are no targets).
-    needed: Vec<bool>,
-    /// Which target node `i` is ([`NONE`]: none).
-    target: Vec<u32>,
-    /// The positions in `order` of node `i`'s tracked inputs, in input order:
-    /// `edges[start[i]..start[i + 1]]`.
-    edges: Vec<u32>,
-    start: Vec<u32>,
-    /// The position in `order` of each root.
-    roots: Vec<u32>,
-}
-
-/// No target; a node not yet entered.
-const NONE: u32 = u32::MAX;
-/// A node entered but not yet exited.
-const OPEN: u32 = u32::MAX - 1;
-
-/// The nodes a walk has seen, by discovery number: each node, its children's numbers
-/// (`kids[from..to]` of the walk, set when it is entered) and its position in the order
-/// (`NONE` before it is entered, `OPEN` until it exits).
-struct Seen<'a, T: Element> {
-    ids: AddrMap<u32>,
-    nodes: Vec<&'a NodeRef<T>>,
-    span: Vec<(u32, u32)>,
-    pos: Vec<u32>,
-}
-
-impl<'a, T: Element> Seen<'a, T> {
-    /// The number of `n`, numbered now if it is new.
-    fn see(&mut self, n: &'a NodeRef<T>) -> u32 {
-        match self.ids.entry(n.addr()) {
-            Entry::Occupied(e) => *e.get(),
-            Entry::Vacant(e) => {
-                let id = self.nodes.len() as u32;
-                e.insert(id);
-                self.nodes.push(n);
-                self.span.push((0, 0));
-                self.pos.push(NONE);
-                id
-            }
-        }
-    }
-}
-
-/// Orders the nodes reachable from `roots` (and marks those leading to `targets`) in two
-/// passes: a depth-first walk that numbers each node when first seen (one hash lookup per
-/// edge, none per node) and lists its children's numbers, then a pass in post-order that
-/// renumbers everything by position.
-fn topo<'a, T: Element>(roots: &[&'a NodeRef<T>], targets: Option<&[NodeRef<T>]>) -> Topo<'a, T> {
-    enum Step {
-        Enter(u32),
-        Exit(u32),
-    }
-    let mut s = Seen {
-        ids: AddrMap::with_capacity_and_hasher(64, Default::default()),
-        nodes: Vec::with_capacity(64),
-        span: Vec::with_capacity(64),
-        pos: Vec::with_capacity(64),
-    };
-    let mut kids: Vec<u32> = Vec::with_capacity(128);
-    let mut stack = Vec::with_capacity(64);
-    let mut root_ids = Vec::with_capacity(roots.len());
-    for r in roots {
-        let id = s.see(r);
-        root_ids.push(id);
-        stack.push(Step::Enter(id));
-    }
-    let mut post: Vec<u32> = Vec::with_capacity(64);
-    while let Some(step) = stack.pop() {
-        match step {
-            Step::Enter(id) => {
-                if s.pos[id as usize] != NONE {
-                    continue; // entered from another consumer (or root) meanwhile
-                }
-                s.pos[id as usize] = OPEN;
-                // The exit goes below the children's entries: it pops once they are done.
-                stack.push(Step::Exit(id));
-                let from = kids.len() as u32;
-                let node: &'a NodeRef<T> = s.nodes[id as usize];
-                for c in node.parents.as_slice().iter().flatten() {
-                    let cid = s.see(c);
-                    kids.push(cid);
-                    // A child seen before but not yet entered is entered from here (its
-                    // earlier entry, lower on the stack, is then skipped): it must exit
-                    // before this node does.
-                    if s.pos[cid as usize] == NONE {
-                        stack.push(Step::Enter(cid));
-                    }
-                }
-                s.span[id as usize] = (from, kids.len() as u32);
-            }
-            Step::Exit(id) => {
-                s.pos[id as usize] = post.len() as u32;
-                post.push(id);
-            }
-        }
-    }
-    let Seen { ids, nodes, span, pos } = s;
-    let mut target = vec![NONE; post.len()];
-    for (j, n) in targets.unwrap_or(&[]).iter().enumerate() {
-        if let Some(&id) = ids.get(&n.addr()) {
-            target[pos[id as usize] as usize] = j as u32;
-        }
-    }
-    let mut t = Topo {
-        order: Vec::with_capacity(post.len()),
-        needed: Vec::with_capacity(post.len()),
-        target,
-        edges: Vec::with_capacity(kids.len()),
-        start: Vec::with_capacity(post.len() + 1),
-        roots: root_ids.iter().map(|&id| pos[id as usize]).collect(),
-    };
-    t.start.push(0);
-    for (at, &id) in post.iter().enumerate() {
-        let mut need = targets.is_none() || t.target[at] != NONE;
-        let (from, to) = span[id as usize];
-        for &k in &kids[from as usize..to as usize] {
-            // Children exit before their parents: their positions are set and smaller.
-            let k = pos[k as usize];
-            debug_assert!((k as usize) < at, "children exit before their consumers");
-            need |= t.needed[k as usize];
-            t.edges.push(k);
-        }
-        t.start.push(t.edges.len() as u32);
-        t.needed.push(need);
-        t.order.push(nodes[id as usize]);
-    }
-    t
-}
-
-/// The op nodes reachable from `root`, inputs before the ops that use them (leaves
-/// dropped): the order the forward pass recorded them in, up to ties.
-pub(crate) fn op_nodes<T: Element>(root: &NodeRef<T>) -> Vec<NodeRef<T>> {
-    topo(&[root], None).order.into_iter().filter(|n| !n.leaf).cloned().collect()
-}
-
 /// Adds a gradient contribution into `slot`: in place when the accumulated buffer is plain
 /// and unshared (the common first-order case), else by a (recorded, under `create_graph`)
 /// addition.
@@ -410,7 +248,6 @@ pub(crate) fn sweep_into<T: Element>(
         for ((_, seed), &at) in roots.iter().zip(&topo.roots) {
             accumulate(&mut grads[at as usize], seed.clone());
         }
-        let mut saved = None;
         for (i, n) in topo.order.iter().enumerate().rev() {
             if !topo.needed[i] {
                 continue;
@@ -430,16 +267,16 @@ pub(crate) fn sweep_into<T: Element>(
                 }
                 continue;
             }
-            // Into a slot of the loop's, not returned: each move of the saved values (a
-            // tiny op's are 300 bytes) is a `memcpy` call.
-            n.saved_into(retain_graph, &mut saved);
+            // Used where they lie unless retained (a move of a tiny op's 300 bytes is a
+            // `memcpy` call).
             let name = n.op.name();
-            let Some(s) = &mut saved else {
+            let Some(mut saved) = n.saved(retain_graph) else {
                 panic!(
                     "backward: the graph through `{name}` was already swept and its saved values freed; \
                      sweep it again only if the first sweep retained the graph"
                 )
             };
+            let s = &mut *saved;
             let parents = n.parents.as_slice();
             let out = &mut s.out;
             if create_graph {
@@ -517,7 +354,7 @@ pub(crate) fn sweep_into<T: Element>(
             drop(lent);
             // Freed here, once the rule has run (not when the next op's values arrive), and
             // before a fused update writes the parameter they may share a buffer with.
-            saved = None;
+            drop(saved);
             if let (Some((j, t, other)), Some(sink)) = (fused, sink.as_deref_mut()) {
                 sink.update(&n.op, j, t, &other, &g);
             }

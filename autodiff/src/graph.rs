@@ -1,9 +1,11 @@
 //! Graph nodes: what an op records so the reverse sweep can run its VJP rule.
 
+use std::ops::{Deref, DerefMut};
+
 use kernels::Element;
 
 use crate::Tensor;
-use crate::locked::Locked;
+use crate::locked::{Locked, Owned};
 use crate::noderef::NodeRef;
 use crate::op::Op;
 
@@ -71,6 +73,48 @@ impl<T: Element> Clone for Saved<T> {
     }
 }
 
+/// An op node's saved values as a sweep uses them: in the node (`Taken`: freed there when
+/// this drops) or a copy (`Kept`: the node keeps its own, for another sweep; boxed, so that
+/// moving a `SavedRef` copies a pointer, not the values).
+pub(crate) enum SavedRef<'a, T: Element> {
+    Taken(Owned<'a, Slot<T>>),
+    Kept(Box<Saved<T>>),
+}
+
+impl<T: Element> Deref for SavedRef<'_, T> {
+    type Target = Saved<T>;
+    fn deref(&self) -> &Saved<T> {
+        match self {
+            SavedRef::Taken(o) => match &**o {
+                Slot::Saved(Some(s)) => s,
+                _ => unreachable!("taken only when the slot holds saved values"),
+            },
+            SavedRef::Kept(s) => s,
+        }
+    }
+}
+
+impl<T: Element> DerefMut for SavedRef<'_, T> {
+    fn deref_mut(&mut self) -> &mut Saved<T> {
+        match self {
+            SavedRef::Taken(o) => match &mut **o {
+                Slot::Saved(Some(s)) => s,
+                _ => unreachable!("taken only when the slot holds saved values"),
+            },
+            SavedRef::Kept(s) => s,
+        }
+    }
+}
+
+impl<T: Element> Drop for SavedRef<'_, T> {
+    fn drop(&mut self) {
+        if let SavedRef::Taken(o) = self {
+            // Freed in place; the guard then unlocks the slot, which reads as swept.
+            **o = Slot::Saved(None);
+        }
+    }
+}
+
 /// How many reverse-mode graph nodes (leaves and recorded ops, of every thread and both
 /// precisions) are alive in this process: what a leak check across training iterations
 /// watches. A graph's nodes live while a tensor of it does (or its gradient sweep has not
@@ -105,7 +149,7 @@ pub(crate) struct Node<T: Element, O: ?Sized = dyn Op<T>> {
 /// What a node keeps under its lock: a leaf, the gradient [`Tensor::backward`] accumulated
 /// (`None` before any); an op node, its saved values (`None` once swept). One slot for
 /// both keeps an op node as small as its saved values.
-enum Slot<T: Element> {
+pub(crate) enum Slot<T: Element> {
     Grad(Option<Tensor<T>>),
     Saved(Option<Saved<T>>),
 }
@@ -128,8 +172,12 @@ impl<T: Element> Op<T> for Leaf {
 impl<T: Element> Node<T> {
     pub(crate) fn leaf() -> NodeRef<T> {
         crate::census::add(1);
-        let parents = Few::Many(Vec::new());
-        NodeRef::new(Node { leaf: true, parents, slot: Locked::new(Slot::Grad(None)), op: Leaf })
+        NodeRef::new(|| Node {
+            leaf: true,
+            parents: Few::Many(Vec::new()),
+            slot: Locked::new(Slot::Grad(None)),
+            op: Leaf,
+        })
     }
 
     /// The node of op `op` applied to `inputs` (some tracked), which gave `out`: keeps the
@@ -137,30 +185,46 @@ impl<T: Element> Node<T> {
     pub(crate) fn with_op<O: Op<T>>(op: O, inputs: &[&Tensor<T>], out: &Tensor<T>) -> NodeRef<T> {
         crate::census::add(1);
         let n = inputs.len();
-        let parents = Few::from_iter(n, inputs.iter().map(|t| t.node.clone()));
-        let inputs = Few::from_iter(n, inputs.iter().map(|t| t.untracked()));
-        let saved = Saved { inputs, out: out.untracked() };
-        NodeRef::new(Node { leaf: false, parents, slot: Locked::new(Slot::Saved(Some(saved))), op })
+        // Made in the closure, after the block is allocated, the node is written straight
+        // into it; made first and moved in, it went through a `memcpy` call that read its
+        // 400 bytes back right after they were written (a store-forwarding stall): an
+        // eighth of a scalar op's recording on the Zen 4 VM.
+        NodeRef::new(|| Node {
+            leaf: false,
+            parents: Few::from_iter(n, inputs.iter().map(|t| t.node.clone())),
+            slot: Locked::new(Slot::Saved(Some(Saved {
+                inputs: Few::from_iter(n, inputs.iter().map(|t| t.untracked())),
+                out: out.untracked(),
+            }))),
+            op,
+        })
     }
 }
 
 impl<T: Element, O: ?Sized> Node<T, O> {
     /// Runs `f` on a leaf's accumulated gradient (`None` for an op node, which has none).
     pub(crate) fn with_grad<R>(&self, f: impl FnOnce(&mut Option<Tensor<T>>) -> R) -> Option<R> {
-        self.slot.with(|s| match s {
-            Slot::Grad(g) => Some(f(g)),
-            Slot::Saved(_) => None,
-        })
+        self.slot
+            .with(|s| match s {
+                Slot::Grad(g) => Some(f(g)),
+                Slot::Saved(_) => None,
+            })
+            .flatten()
     }
 
-    /// Puts into `to` an op node's saved values, taken (the sweep frees them) or cloned
-    /// (`retain`); `None` once swept, and for a leaf.
-    pub(crate) fn saved_into(&self, retain: bool, to: &mut Option<Saved<T>>) {
-        self.slot.with(|s| match s {
-            Slot::Saved(s) if retain => to.clone_from(s),
-            Slot::Saved(s) => *to = s.take(),
-            Slot::Grad(_) => *to = None,
-        })
+    /// An op node's saved values: lent where they lie, to be freed when the guard drops,
+    /// or cloned (`retain`); `None` once swept (or while another sweep holds them), and for
+    /// a leaf.
+    pub(crate) fn saved(&self, retain: bool) -> Option<SavedRef<'_, T>> {
+        if retain {
+            let kept = self.slot.with(|s| match s {
+                Slot::Saved(Some(s)) => Some(Box::new(s.clone())),
+                _ => None,
+            });
+            return kept.flatten().map(SavedRef::Kept);
+        }
+        let owned = self.slot.own()?;
+        matches!(*owned, Slot::Saved(Some(_))).then_some(SavedRef::Taken(owned))
     }
 
     /// Moves the parents onto `stack` (for an iterative drop).

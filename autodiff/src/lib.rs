@@ -76,9 +76,11 @@ mod mode;
 mod noderef;
 mod op;
 mod ops;
+mod pool;
 mod sgd;
 mod shape;
 mod tensor;
+mod topo;
 mod trace;
 mod window;
 

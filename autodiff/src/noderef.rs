@@ -10,6 +10,7 @@
 //! existing one, which keeps the node alive), the decrement releases the holder's writes,
 //! and whoever frees the node (or gets it exclusively) first acquires everyone's.
 
+use std::alloc::Layout;
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
@@ -47,14 +48,23 @@ const MAX_REFS: usize = isize::MAX as usize;
 
 impl<T: Element> NodeRef<T> {
     /// A new node, with one reference (this one).
-    pub(crate) fn new<O: Op<T>>(node: Node<T, O>) -> Self {
-        let counted: Box<Counted<T>> = Box::new(Counted { count: AtomicUsize::new(1), node });
-        NodeRef { ptr: NonNull::from(Box::leak(counted)), _owns: PhantomData }
+    pub(crate) fn new<O: Op<T>>(make: impl FnOnce() -> Node<T, O>) -> Self {
+        let block = crate::pool::alloc(Layout::new::<Counted<T, O>>()).cast::<Counted<T, O>>();
+        // SAFETY: the block is fresh, sized and aligned for a `Counted<T, O>`.
+        unsafe { block.as_ptr().write(Counted { count: AtomicUsize::new(1), node: make() }) };
+        let ptr: NonNull<Counted<T>> = block;
+        NodeRef { ptr, _owns: PhantomData }
     }
 
     /// The node's address: equal for references to the same node.
     pub(crate) fn addr(&self) -> usize {
         self.ptr.as_ptr() as *const () as usize
+    }
+
+    /// Whether this is the node's only reference (at the moment of asking: another
+    /// thread holding one may clone it meanwhile).
+    pub(crate) fn is_unique(&self) -> bool {
+        self.counted().count.load(Ordering::Relaxed) == 1
     }
 
     /// The node, mutably, if this is its only reference.
@@ -102,9 +112,14 @@ impl<T: Element> Drop for NodeRef<T> {
         }
         // The last reference: acquire every other holder's writes before freeing.
         fence(Ordering::Acquire);
+        let layout = Layout::for_value(self.counted());
         // SAFETY: the count reached 0 by this decrement, so no other reference exists and
-        // none can be made; the pointer came from `Box::leak` in `new` and is freed once.
-        drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+        // none can be made: the node is dropped once, and its block (from `pool::alloc`
+        // with the layout of its type, which `for_value` gives back) freed once.
+        unsafe {
+            std::ptr::drop_in_place(self.ptr.as_ptr());
+            crate::pool::free(self.ptr.cast(), layout);
+        }
     }
 }
 

@@ -4,10 +4,11 @@
 use kernels::Element;
 
 use crate::Tensor;
-use crate::engine::{apply, op_nodes};
+use crate::engine::apply;
 use crate::mode::set_recording;
 use crate::noderef::NodeRef;
 use crate::op::Op;
+use crate::topo::op_nodes;
 
 /// One op as a function recorded it: its name, the values it saw, and the op itself, which
 /// [`apply`](TracedOp::apply) runs again (with its rules) on new inputs.
@@ -102,11 +103,10 @@ pub fn trace_many<T: Element>(
         Some(root) if !root.leaf => op_nodes(root)
             .into_iter()
             .map(|node| {
-                let mut s = None;
-                node.saved_into(true, &mut s);
-                let s = s.expect("a freshly traced graph has not been swept");
-                let (inputs, output) =
-                    (s.inputs.as_slice().iter().map(Tensor::plain).collect(), s.out.plain());
+                let (inputs, output) = {
+                    let s = node.saved(true).expect("a freshly traced graph has not been swept");
+                    (s.inputs.as_slice().iter().map(Tensor::plain).collect(), s.out.plain())
+                };
                 TracedOp { node, inputs, output }
             })
             .collect(),

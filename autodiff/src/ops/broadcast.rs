@@ -216,4 +216,10 @@ impl<T: Element> Tensor<T> {
         );
         apply(SumTo(shape.into()), &[self])
     }
+
+    /// [`sum_to`](Tensor::sum_to) of a tensor the caller gives up: returned as it is when
+    /// already of `shape` (no clone and drop of its references).
+    pub(crate) fn into_sum_to(self, shape: &[usize]) -> Tensor<T> {
+        if shape::same(self.shape(), shape) { self } else { self.sum_to(shape) }
+    }
 }

@@ -8,7 +8,7 @@ use std::any::Any;
 use kernels::Element;
 
 use crate::Tensor;
-use crate::buffer::Buffer;
+use crate::buffer::{Buffer, Data};
 use crate::graph::Few;
 use crate::op::Op;
 use crate::shape::Shape;
@@ -47,6 +47,11 @@ pub(crate) fn vjp<T: Element>(
 
 /// A plain tensor of `shape` (`n` elements) from a kernel that writes every element.
 pub(crate) fn build<T: Element>(shape: Shape, n: usize, fill: impl FnOnce(&mut [T])) -> Tensor<T> {
+    if let Some(data) = Data::inline_zeros(n) {
+        let mut t = Tensor { shape, data, node: None, dual: None };
+        fill(t.data.get_mut().expect("inline values are never shared"));
+        return t;
+    }
     let mut data = Buffer::for_overwrite(n);
     fill(&mut data);
     Tensor { shape, data: data.into(), node: None, dual: None }

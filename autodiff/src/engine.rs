@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use kernels::Element;
 
+use crate::buffer::{Data, INLINE};
 use crate::graph::{Few, Node};
 use crate::mode::{self, Level, checking, recording};
 use crate::noderef::NodeRef;
 use crate::op::Op;
 use crate::sgd::Sink;
+use crate::shape::{self, Shape};
 use crate::tensor::{DualPart, Tensor};
 use crate::topo::{NONE, topo};
 
@@ -204,6 +206,41 @@ fn accumulate<T: Element>(slot: &mut Option<Tensor<T>>, g: Tensor<T>) {
     }
 }
 
+/// [`accumulate`] of a plain tensor of `shape` holding `values[..len]` inline (the rest of
+/// the lanes zero), added in place (the same `a + g` per element) or stored without being
+/// made first.
+fn accumulate_lanes<T: Element>(
+    slot: &mut Option<Tensor<T>>,
+    shape: &Shape,
+    len: usize,
+    values: [T; INLINE],
+) {
+    debug_assert!(len <= INLINE && len == shape::numel(shape));
+    let Some(a) = slot else {
+        *slot = Some(Tensor {
+            shape: shape.clone(),
+            data: Data::Inline(len as u8, values),
+            node: None,
+            dual: None,
+        });
+        return;
+    };
+    if a.node.is_none()
+        && a.dual.is_none()
+        && a.shape == *shape
+        && let Some(buf) = a.data.get_mut()
+    {
+        for (a, v) in buf.iter_mut().zip(values) {
+            *a = *a + v;
+        }
+    } else {
+        accumulate(
+            slot,
+            Tensor { shape: shape.clone(), data: Data::inline(len, values), node: None, dual: None },
+        );
+    }
+}
+
 /// Runs a reverse sweep from `roots`, each with its seed (a cotangent shaped like it).
 ///
 /// With `targets`, returns their gradients (`None` where no path leads from a target to a
@@ -302,6 +339,27 @@ pub(crate) fn sweep_into<T: Element>(
             };
             let lent = Lent::new(&mut s.inputs, parents, fuse.map(|f| f.0));
             let inputs = lent.0.as_slice();
+            let direct = match (fuse, opts.batch) {
+                (None, None) => crate::ops::tiny_vjp(&n.op, inputs, out, &g),
+                _ => None,
+            };
+            if let Some((len, lanes)) = direct {
+                // A tiny arithmetic op's cotangents, accumulated as values: no cotangent
+                // tensor is made to be moved into place (each move of a freshly made tiny
+                // tensor stalled on reading back its just-written bytes).
+                let mut edge = topo.start[i] as usize;
+                for ((x, p), v) in inputs.iter().zip(parents).zip(lanes) {
+                    if p.is_none() {
+                        continue;
+                    }
+                    let child = topo.edges[edge] as usize;
+                    edge += 1;
+                    if topo.needed[child] {
+                        accumulate_lanes(&mut grads[child], &x.shape, len, v);
+                    }
+                }
+                continue;
+            }
             // The rule's own ops are not checked one by one: a NaN they produce is reported
             // below as this op's gradient, which is what the user needs to know.
             let rule = || match opts.batch {

@@ -184,16 +184,24 @@ impl<T: Element> Node<T> {
     /// inputs' nodes as parents and saves the values without them.
     pub(crate) fn with_op<O: Op<T>>(op: O, inputs: &[&Tensor<T>], out: &Tensor<T>) -> NodeRef<T> {
         crate::census::add(1);
-        let n = inputs.len();
-        // Made in the closure, after the block is allocated, the node is written straight
-        // into it; made first and moved in, it went through a `memcpy` call that read its
-        // 400 bytes back right after they were written (a store-forwarding stall): an
-        // eighth of a scalar op's recording on the Zen 4 VM.
+        let parents = Few::from_iter(inputs.len(), inputs.iter().map(|t| t.node.clone()));
+        // More than two inputs: made here, where making a `Vec` may unwind.
+        let mut many = (inputs.len() > 2).then(|| inputs.iter().map(|t| t.untracked()).collect());
+        // Made in the closure, after the block is allocated, by code that cannot unwind
+        // (clones abort on overflow, as `Arc`'s do), the node is written straight into the
+        // block. Made first and moved in, or by code that may unwind (whose writes into the
+        // block would then be visible), it went through a `memcpy` call that read its 400
+        // bytes back right after they were written (a store-forwarding stall): an eighth of
+        // a scalar op's recording on the Zen 4 VM.
         NodeRef::new(|| Node {
             leaf: false,
-            parents: Few::from_iter(n, inputs.iter().map(|t| t.node.clone())),
+            parents,
             slot: Locked::new(Slot::Saved(Some(Saved {
-                inputs: Few::from_iter(n, inputs.iter().map(|t| t.untracked())),
+                inputs: match inputs {
+                    [a] => Few::One([a.untracked()]),
+                    [a, b] => Few::Two([a.untracked(), b.untracked()]),
+                    _ => Few::Many(many.take().unwrap_or_default()),
+                },
                 out: out.untracked(),
             }))),
             op,

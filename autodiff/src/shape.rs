@@ -56,6 +56,7 @@ pub(crate) fn same(a: &[usize], b: &[usize]) -> bool {
 }
 
 impl PartialEq for Shape {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             // Unused inline slots are zero (`From`), so whole arrays compare as the slices

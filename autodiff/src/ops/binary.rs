@@ -192,6 +192,47 @@ impl BinaryOp {
         Some(Tensor { shape, data: Data::inline(n, o), node: None, dual: None })
     }
 
+    /// The VJP rule of the four arithmetic ops on at most [`INLINE`] elements, all four
+    /// tensors of one shape, computed directly: `(n, [∂a, ∂b])`, each cotangent's `n`
+    /// values (whether or not its input is tracked), the rest of its lanes zero. The
+    /// composed rule ([`cotangents`](Self::cotangents)) runs one or two further ops through
+    /// `apply`, which for a scalar is most of the sweep's cost. Each value is the composed
+    /// rule's, bit for bit: the same IEEE operations on the same operands in the same order
+    /// (`g`, `−g`, `g·b`, `g·a`, `g/b`, `g·(−(y/b))`). `None` (compose instead) while
+    /// recording (the rule must record), on tangents, or with NaN checking on (each
+    /// composed op is checked).
+    pub(crate) fn tiny_cotangents<T: Element>(
+        self,
+        a: &Tensor<T>,
+        b: &Tensor<T>,
+        y: &Tensor<T>,
+        g: &Tensor<T>,
+    ) -> Option<(usize, [[T; INLINE]; 2])> {
+        let n = g.numel();
+        let plain = |t: &Tensor<T>| !t.is_dual() && t.numel() == n && t.shape == g.shape;
+        if n > INLINE
+            || !matches!(self.0, Fun::Add | Fun::Sub | Fun::Mul | Fun::Div)
+            || g.is_tracked()
+            || ![a, b, y, g].into_iter().all(plain)
+            || mode::recording()
+            || mode::checking()
+        {
+            return None;
+        }
+        let (av, bv, yv, gv) = (a.data(), b.data(), y.data(), g.data());
+        let (mut oa, mut ob) = ([T::ZERO; INLINE], [T::ZERO; INLINE]);
+        for i in 0..n {
+            let s = gv[i];
+            (oa[i], ob[i]) = match self.0 {
+                Fun::Add => (s, s),
+                Fun::Sub => (s, -s),
+                Fun::Mul => (s * bv[i], s * av[i]),
+                _ => (s / bv[i], s * -(yv[i] / bv[i])),
+            };
+        }
+        Some((n, [oa, ob]))
+    }
+
     /// The VJP rule, its two cotangents by value (the sweep's path: no `Vec`).
     pub(crate) fn cotangents<T: Element>(
         self,
@@ -435,3 +476,54 @@ operator!(Add, add, Add);
 operator!(Sub, sub, Sub);
 operator!(Mul, mul, Mul);
 operator!(Div, div, Div);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct tiny-tensor rule against the composed one (`partial` then `sum_to`, which
+    /// the rule replaces), bit for bit, for each arithmetic op, each tiny shape, and each
+    /// pattern of tracked inputs; the composed rule is the one every other test checks
+    /// against derivatives. Divisors are kept in [0.5, 2) so no quotient is infinite.
+    #[test]
+    fn tiny_cotangents_are_the_composed_rules_bit_for_bit() {
+        let funs = [Fun::Add, Fun::Sub, Fun::Mul, Fun::Div];
+        let shapes: [&[usize]; 4] = [&[], &[3], &[2, 2], &[1, 4]];
+        let mut seed = 1;
+        for f in funs {
+            for shape in shapes {
+                for tracked in [(true, false), (false, true), (true, true)] {
+                    seed += 3;
+                    let a = Tensor::<f64>::rand_uniform(shape, -2.0, 2.0, seed);
+                    let b = Tensor::<f64>::rand_uniform(shape, 0.5, 2.0, seed + 1);
+                    let g = Tensor::<f64>::rand_uniform(shape, -3.0, 3.0, seed + 2);
+                    let y = BinaryOp(f).forward(&[&a, &b]);
+                    let a = if tracked.0 { a.requires_grad() } else { a };
+                    let b = if tracked.1 { b.requires_grad() } else { b };
+                    let (n, lanes) = crate::no_grad(|| BinaryOp(f).tiny_cotangents(&a, &b, &y, &g))
+                        .expect("tiny, plain and not recording: the direct rule applies");
+                    let direct = [(&a, lanes[0]), (&b, lanes[1])].map(|(x, l)| {
+                        assert!(l[n..].iter().all(|v| *v == 0.0), "unused lanes are zero");
+                        x.is_tracked().then(|| Tensor::from_vec(l[..n].to_vec(), x.shape()))
+                    });
+                    let composed = crate::no_grad(|| {
+                        [(&a, false), (&b, true)].map(|(x, wrt_b)| {
+                            x.is_tracked().then(|| f.partial(&a, &b, &y, &g, wrt_b).into_sum_to(x.shape()))
+                        })
+                    });
+                    for (d, c) in direct.iter().zip(&composed) {
+                        let bits = |t: &Option<Tensor<f64>>| {
+                            t.as_ref().map(|t| {
+                                (
+                                    t.shape().to_vec(),
+                                    t.to_vec().iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                                )
+                            })
+                        };
+                        assert_eq!(bits(d), bits(c), "{f:?} on shape {shape:?}, tracked {tracked:?}");
+                    }
+                }
+            }
+        }
+    }
+}

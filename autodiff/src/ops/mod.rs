@@ -45,6 +45,19 @@ pub(crate) fn vjp<T: Element>(
     }
 }
 
+/// [`vjp`] of the arithmetic ops (`+ − × ÷`) on tiny tensors of one shape, as values:
+/// `(n, [∂x₀, ∂x₁])`, `n` values each, the rest of the lanes zero; `None` where the rule
+/// must run as ops (see `binary::BinaryOp::tiny_cotangents`).
+pub(crate) fn tiny_vjp<T: Element>(
+    op: &dyn Op<T>,
+    inputs: &[Tensor<T>],
+    out: &Tensor<T>,
+    g: &Tensor<T>,
+) -> Option<(usize, [[T; crate::buffer::INLINE]; 2])> {
+    let b = (op as &dyn Any).downcast_ref::<binary::BinaryOp>()?;
+    b.tiny_cotangents(&inputs[0], &inputs[1], out, g)
+}
+
 /// A plain tensor of `shape` (`n` elements) from a kernel that writes every element.
 pub(crate) fn build<T: Element>(shape: Shape, n: usize, fill: impl FnOnce(&mut [T])) -> Tensor<T> {
     if let Some(data) = Data::inline_zeros(n) {

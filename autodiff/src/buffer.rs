@@ -222,6 +222,7 @@ impl<T: Element> Data<T> {
 
 impl<T: Element> Deref for Data<T> {
     type Target = [T];
+    #[inline]
     fn deref(&self) -> &[T] {
         match self {
             Data::Inline(n, a) => &a[..*n as usize],

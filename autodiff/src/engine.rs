@@ -23,15 +23,16 @@ use crate::topo::{NONE, topo};
 /// If an input carries a level that is not open on this thread (a dual tensor escaped its
 /// `jvp`, or came from a `jvp` on another thread).
 #[track_caller]
-fn top_level<T: Element>(name: &str, inputs: &[&Tensor<T>]) -> Option<Level> {
+fn top_level<T: Element>(op: &dyn Op<T>, inputs: &[&Tensor<T>]) -> Option<Level> {
     let mut top = None;
     for t in inputs {
         if let Some(d) = &t.dual {
             assert!(
                 mode::level_active(d.level),
-                "`{name}`: an input is a dual tensor of forward-mode level {}, which is not open on \
+                "`{}`: an input is a dual tensor of forward-mode level {}, which is not open on \
                  this thread: it has ended (a tangent-carrying tensor escaped the jvp that created \
                  it) or belongs to a jvp on another thread; detach() it first",
+                op.name(),
                 d.level
             );
             top = top.max(Some(d.level));
@@ -44,17 +45,20 @@ fn top_level<T: Element>(name: &str, inputs: &[&Tensor<T>]) -> Option<Level> {
 /// level, highest first), and a graph node when recording and an input is tracked.
 #[track_caller]
 pub(crate) fn apply<T: Element, O: Op<T> + Clone>(op: O, inputs: &[&Tensor<T>]) -> Tensor<T> {
-    let mut value = match top_level(op.name(), inputs) {
-        None => {
-            let out = op.forward(inputs);
-            debug_assert!(out.node.is_none() && out.dual.is_none());
-            if checking() {
-                check_value(op.name(), inputs, &out);
-            }
-            out
-        }
+    // The forward's result goes straight into `value` (built in a block and moved out of
+    // it, a tiny tensor's bytes were read back right after being written: a
+    // store-forwarding stall worth a sixth of a scalar op's forward on the Zen 4 VM).
+    let level = top_level(&op, inputs);
+    let mut value = match level {
+        None => op.forward(inputs),
         Some(level) => dual_eval(&op, inputs, level),
     };
+    if level.is_none() {
+        debug_assert!(value.node.is_none() && value.dual.is_none());
+        if checking() {
+            check_value(op.name(), inputs, &value);
+        }
+    }
     if recording() && inputs.iter().any(|t| t.node.is_some()) {
         value.node = Some(Node::with_op(op, inputs, &value));
     }
@@ -306,11 +310,13 @@ pub(crate) fn sweep_into<T: Element>(
             }
             // Used where they lie unless retained (a move of a tiny op's 300 bytes is a
             // `memcpy` call).
-            let name = n.op.name();
+            // Named only for a message (a call through the op's vtable).
+            let name = || n.op.name();
             let Some(mut saved) = n.saved(retain_graph) else {
                 panic!(
-                    "backward: the graph through `{name}` was already swept and its saved values freed; \
-                     sweep it again only if the first sweep retained the graph"
+                    "backward: the graph through `{}` was already swept and its saved values freed; \
+                     sweep it again only if the first sweep retained the graph",
+                    name()
                 )
             };
             let s = &mut *saved;
@@ -370,7 +376,8 @@ pub(crate) fn sweep_into<T: Element>(
             let gs = gs.as_mut_slice();
             assert!(
                 gs.len() == inputs.len(),
-                "`{name}`: the VJP rule returned {} cotangents for {} inputs",
+                "`{}`: the VJP rule returned {} cotangents for {} inputs",
+                name(),
                 gs.len(),
                 inputs.len()
             );
@@ -393,15 +400,17 @@ pub(crate) fn sweep_into<T: Element>(
                 };
                 assert!(
                     due,
-                    "`{name}`: the VJP rule returned a cotangent of shape {:?} for input {k} of shape {:?}{}",
+                    "`{}`: the VJP rule returned a cotangent of shape {:?} for input {k} of shape {:?}{}",
+                    name(),
                     gx.shape(),
                     x.shape(),
                     opts.batch.map_or(String::new(), |b| format!(" (batch of {b})"))
                 );
                 if check && !finite(&gx) && finite(&g) && inputs.iter().all(finite) {
                     panic!(
-                        "check_numerics: `{name}` produced NaN or inf in the gradient of its input {k} \
+                        "check_numerics: `{}` produced NaN or inf in the gradient of its input {k} \
                          (shape {:?}) from a finite cotangent and finite inputs",
+                        name(),
                         x.shape()
                     );
                 }

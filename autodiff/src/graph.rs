@@ -18,18 +18,6 @@ pub(crate) enum Few<X> {
 }
 
 impl<X> Few<X> {
-    pub(crate) fn from_iter(n: usize, mut items: impl Iterator<Item = X>) -> Self {
-        let mut next = || items.next().expect("as many items as counted");
-        match n {
-            1 => Few::One([next()]),
-            2 => {
-                let a = next();
-                Few::Two([a, next()])
-            }
-            _ => Few::Many((0..n).map(|_| next()).collect()),
-        }
-    }
-
     pub(crate) fn as_slice(&self) -> &[X] {
         match self {
             Few::One(a) => a,
@@ -184,9 +172,10 @@ impl<T: Element> Node<T> {
     /// inputs' nodes as parents and saves the values without them.
     pub(crate) fn with_op<O: Op<T>>(op: O, inputs: &[&Tensor<T>], out: &Tensor<T>) -> NodeRef<T> {
         crate::census::add(1);
-        let parents = Few::from_iter(inputs.len(), inputs.iter().map(|t| t.node.clone()));
-        // More than two inputs: made here, where making a `Vec` may unwind.
-        let mut many = (inputs.len() > 2).then(|| inputs.iter().map(|t| t.untracked()).collect());
+        // More than two inputs: the lists made here, where making a `Vec` may unwind.
+        let few = inputs.len() <= 2;
+        let mut many_parents = (!few).then(|| inputs.iter().map(|t| t.node.clone()).collect());
+        let mut many = (!few).then(|| inputs.iter().map(|t| t.untracked()).collect());
         // Made in the closure, after the block is allocated, by code that cannot unwind
         // (clones abort on overflow, as `Arc`'s do), the node is written straight into the
         // block. Made first and moved in, or by code that may unwind (whose writes into the
@@ -195,7 +184,11 @@ impl<T: Element> Node<T> {
         // a scalar op's recording on the Zen 4 VM.
         NodeRef::new(|| Node {
             leaf: false,
-            parents,
+            parents: match inputs {
+                [a] => Few::One([a.node.clone()]),
+                [a, b] => Few::Two([a.node.clone(), b.node.clone()]),
+                _ => Few::Many(many_parents.take().unwrap_or_default()),
+            },
             slot: Locked::new(Slot::Saved(Some(Saved {
                 inputs: match inputs {
                     [a] => Few::One([a.untracked()]),

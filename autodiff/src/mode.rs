@@ -24,6 +24,7 @@ thread_local! {
 }
 
 /// Whether ops on tracked tensors record graph nodes on this thread.
+#[inline]
 pub(crate) fn recording() -> bool {
     RECORDING.with(Cell::get)
 }
@@ -91,6 +92,7 @@ pub(crate) fn set_checking<R>(on: bool, f: impl FnOnce() -> R) -> R {
     with_switch(&CHECK, on, f)
 }
 
+#[inline]
 pub(crate) fn checking() -> bool {
     CHECK.with(Cell::get)
 }

@@ -40,6 +40,7 @@ impl<const N: usize> From<[usize; N]> for Shape {
 
 impl Deref for Shape {
     type Target = [usize];
+    #[inline]
     fn deref(&self) -> &[usize] {
         match self {
             Shape::Inline(n, a) => &a[..*n],

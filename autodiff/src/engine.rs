@@ -210,34 +210,40 @@ fn accumulate<T: Element>(slot: &mut Option<Tensor<T>>, g: Tensor<T>) {
     }
 }
 
-/// [`accumulate`] of a plain tensor of `shape` holding `values[..len]` inline (the rest of
-/// the lanes zero), added in place (the same `a + g` per element) or stored without being
-/// made first.
-fn accumulate_lanes<T: Element>(
+/// [`accumulate`] of a plain tensor of `shape` holding `value(i)` at each of its `len`
+/// (at most [`INLINE`]) elements: added in place (the same `a + g` per element), or
+/// written where it stays (a tiny tensor made first and moved into the slot was read back
+/// right after being written: a store-forwarding stall).
+fn accumulate_with<T: Element>(
     slot: &mut Option<Tensor<T>>,
     shape: &Shape,
     len: usize,
-    values: [T; INLINE],
+    value: impl Fn(usize) -> T,
 ) {
     debug_assert!(len <= INLINE && len == shape::numel(shape));
-    let Some(a) = slot else {
+    let fresh = slot.is_none();
+    if fresh {
         *slot = Some(Tensor {
             shape: shape.clone(),
-            data: Data::Inline(len as u8, values),
+            data: Data::Inline(len as u8, [T::ZERO; INLINE]),
             node: None,
             dual: None,
         });
-        return;
-    };
+    }
+    let a = slot.as_mut().expect("filled above");
     if a.node.is_none()
         && a.dual.is_none()
         && a.shape == *shape
         && let Some(buf) = a.data.get_mut()
     {
-        for (a, v) in buf.iter_mut().zip(values) {
-            *a = *a + v;
+        for (i, a) in buf.iter_mut().enumerate() {
+            *a = if fresh { value(i) } else { *a + value(i) };
         }
     } else {
+        let mut values = [T::ZERO; INLINE];
+        for (i, v) in values.iter_mut().enumerate().take(len) {
+            *v = value(i);
+        }
         accumulate(
             slot,
             Tensor { shape: shape.clone(), data: Data::inline(len, values), node: None, dual: None },
@@ -349,19 +355,18 @@ pub(crate) fn sweep_into<T: Element>(
                 (None, None) => crate::ops::tiny_vjp(&n.op, inputs, out, &g),
                 _ => None,
             };
-            if let Some((len, lanes)) = direct {
-                // A tiny arithmetic op's cotangents, accumulated as values: no cotangent
-                // tensor is made to be moved into place (each move of a freshly made tiny
-                // tensor stalled on reading back its just-written bytes).
+            if let Some(tiny) = direct {
+                // A tiny arithmetic op's cotangents, accumulated element by element: no
+                // cotangent tensor is made to be moved into place.
                 let mut edge = topo.start[i] as usize;
-                for ((x, p), v) in inputs.iter().zip(parents).zip(lanes) {
+                for (k, (x, p)) in inputs.iter().zip(parents).enumerate() {
                     if p.is_none() {
                         continue;
                     }
                     let child = topo.edges[edge] as usize;
                     edge += 1;
                     if topo.needed[child] {
-                        accumulate_lanes(&mut grads[child], &x.shape, len, v);
+                        accumulate_with(&mut grads[child], &x.shape, tiny.len, |e| tiny.at(k, e));
                     }
                 }
                 continue;

@@ -193,21 +193,18 @@ impl BinaryOp {
     }
 
     /// The VJP rule of the four arithmetic ops on at most [`INLINE`] elements, all four
-    /// tensors of one shape, computed directly: `(n, [∂a, ∂b])`, each cotangent's `n`
-    /// values (whether or not its input is tracked), the rest of its lanes zero. The
-    /// composed rule ([`cotangents`](Self::cotangents)) runs one or two further ops through
-    /// `apply`, which for a scalar is most of the sweep's cost. Each value is the composed
-    /// rule's, bit for bit: the same IEEE operations on the same operands in the same order
-    /// (`g`, `−g`, `g·b`, `g·a`, `g/b`, `g·(−(y/b))`). `None` (compose instead) while
+    /// tensors of one shape, element by element ([`TinyVjp::at`]): the composed rule
+    /// ([`cotangents`](Self::cotangents)) runs one or two further ops through `apply`,
+    /// which for a scalar is most of the sweep's cost. `None` (compose instead) while
     /// recording (the rule must record), on tangents, or with NaN checking on (each
     /// composed op is checked).
-    pub(crate) fn tiny_cotangents<T: Element>(
+    pub(crate) fn tiny_cotangents<'a, T: Element>(
         self,
-        a: &Tensor<T>,
-        b: &Tensor<T>,
-        y: &Tensor<T>,
-        g: &Tensor<T>,
-    ) -> Option<(usize, [[T; INLINE]; 2])> {
+        a: &'a Tensor<T>,
+        b: &'a Tensor<T>,
+        y: &'a Tensor<T>,
+        g: &'a Tensor<T>,
+    ) -> Option<TinyVjp<'a, T>> {
         let n = g.numel();
         let plain = |t: &Tensor<T>| !t.is_dual() && t.numel() == n && t.shape == g.shape;
         if n > INLINE
@@ -219,18 +216,7 @@ impl BinaryOp {
         {
             return None;
         }
-        let (av, bv, yv, gv) = (a.data(), b.data(), y.data(), g.data());
-        let (mut oa, mut ob) = ([T::ZERO; INLINE], [T::ZERO; INLINE]);
-        for i in 0..n {
-            let s = gv[i];
-            (oa[i], ob[i]) = match self.0 {
-                Fun::Add => (s, s),
-                Fun::Sub => (s, -s),
-                Fun::Mul => (s * bv[i], s * av[i]),
-                _ => (s / bv[i], s * -(yv[i] / bv[i])),
-            };
-        }
-        Some((n, [oa, ob]))
+        Some(TinyVjp { fun: self.0, len: n, a: a.data(), b: b.data(), y: y.data(), g: g.data() })
     }
 
     /// The VJP rule, its two cotangents by value (the sweep's path: no `Vec`).
@@ -244,6 +230,37 @@ impl BinaryOp {
         let ga = a.is_tracked().then(|| self.0.partial(a, b, y, g, false).into_sum_to(a.shape()));
         let gb = b.is_tracked().then(|| self.0.partial(a, b, y, g, true).into_sum_to(b.shape()));
         [ga, gb]
+    }
+}
+
+/// The cotangents of a tiny arithmetic op (see [`BinaryOp::tiny_cotangents`]), computed
+/// element by element where the sweep stores them: made as arrays and returned, they were
+/// read back right after being written (a store-forwarding stall).
+pub(crate) struct TinyVjp<'a, T: Element> {
+    fun: Fun,
+    /// The elements of each operand, the output, the cotangent and each result.
+    pub(crate) len: usize,
+    a: &'a [T],
+    b: &'a [T],
+    y: &'a [T],
+    g: &'a [T],
+}
+
+impl<T: Element> TinyVjp<'_, T> {
+    /// Element `i` of the cotangent of input `k` (0: `a`, 1: `b`): the composed rule's,
+    /// bit for bit, by the same IEEE operations on the same operands in the same order
+    /// (`g`, `−g`, `g·b`, `g·a`, `g/b`, `g·(−(y/b))`).
+    #[inline]
+    pub(crate) fn at(&self, k: usize, i: usize) -> T {
+        let s = self.g[i];
+        match (self.fun, k) {
+            (Fun::Add, _) | (Fun::Sub, 0) => s,
+            (Fun::Sub, _) => -s,
+            (Fun::Mul, 0) => s * self.b[i],
+            (Fun::Mul, _) => s * self.a[i],
+            (_, 0) => s / self.b[i],
+            _ => s * -(self.y[i] / self.b[i]),
+        }
     }
 }
 
@@ -500,11 +517,14 @@ mod tests {
                     let y = BinaryOp(f).forward(&[&a, &b]);
                     let a = if tracked.0 { a.requires_grad() } else { a };
                     let b = if tracked.1 { b.requires_grad() } else { b };
-                    let (n, lanes) = crate::no_grad(|| BinaryOp(f).tiny_cotangents(&a, &b, &y, &g))
+                    let tiny = crate::no_grad(|| BinaryOp(f).tiny_cotangents(&a, &b, &y, &g))
                         .expect("tiny, plain and not recording: the direct rule applies");
-                    let direct = [(&a, lanes[0]), (&b, lanes[1])].map(|(x, l)| {
-                        assert!(l[n..].iter().all(|v| *v == 0.0), "unused lanes are zero");
-                        x.is_tracked().then(|| Tensor::from_vec(l[..n].to_vec(), x.shape()))
+                    let direct = [&a, &b].map(|x| x.is_tracked());
+                    let direct = [0, 1].map(|k| {
+                        direct[k].then(|| {
+                            let values = (0..tiny.len).map(|i| tiny.at(k, i)).collect();
+                            Tensor::from_vec(values, [a.shape(), b.shape()][k])
+                        })
                     });
                     let composed = crate::no_grad(|| {
                         [(&a, false), (&b, true)].map(|(x, wrt_b)| {

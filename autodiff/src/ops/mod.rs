@@ -45,15 +45,14 @@ pub(crate) fn vjp<T: Element>(
     }
 }
 
-/// [`vjp`] of the arithmetic ops (`+ − × ÷`) on tiny tensors of one shape, as values:
-/// `(n, [∂x₀, ∂x₁])`, `n` values each, the rest of the lanes zero; `None` where the rule
-/// must run as ops (see `binary::BinaryOp::tiny_cotangents`).
-pub(crate) fn tiny_vjp<T: Element>(
+/// [`vjp`] of the arithmetic ops (`+ − × ÷`) on tiny tensors of one shape, element by
+/// element; `None` where the rule must run as ops (see `binary::BinaryOp::tiny_cotangents`).
+pub(crate) fn tiny_vjp<'a, T: Element>(
     op: &dyn Op<T>,
-    inputs: &[Tensor<T>],
-    out: &Tensor<T>,
-    g: &Tensor<T>,
-) -> Option<(usize, [[T; crate::buffer::INLINE]; 2])> {
+    inputs: &'a [Tensor<T>],
+    out: &'a Tensor<T>,
+    g: &'a Tensor<T>,
+) -> Option<binary::TinyVjp<'a, T>> {
     let b = (op as &dyn Any).downcast_ref::<binary::BinaryOp>()?;
     b.tiny_cotangents(&inputs[0], &inputs[1], out, g)
 }

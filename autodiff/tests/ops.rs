@@ -526,12 +526,23 @@ fn prod() {
 }
 
 #[test]
-#[should_panic(expected = "prod: derivatives beyond the second are not implemented")]
-fn prod_third_order_is_refused() {
-    // The second derivative of prod applies an op without rules of its own: a third reverse
-    // sweep through it refuses by name (not silently zero, not a count mismatch).
-    let x = t(&[2.0, 3.0, 4.0], &[3]);
-    let _ = grad(|x| grad(|x| grad(|x| x.prod(), x).sum(), x).sum(), &x);
+fn prod_derivatives_of_every_order() {
+    // Each reverse sweep differentiates the sum of the previous gradient. For x ∈ ℝ⁴,
+    // Σᵢ ∂Πx/∂xᵢ = e₃(x) (the elementary symmetric polynomials eₖ); ∂e₃/∂xᵢ = e₂ of the
+    // other three, whose sum counts each pair twice: 2·e₂(x); 2·∂e₂/∂xᵢ = 2·Σⱼ≠ᵢ xⱼ, whose
+    // sum is 6·Σx; then 6 everywhere. At [1, 2, 3, 0]: e₃ gradient [6, 3, 2, 11], third
+    // [10, 8, 6, 12], fourth [6; 4]. All products of small integers: exact.
+    let x = t(&[1.0, 2.0, 3.0, 0.0], &[4]);
+    let g1 = |x: &Tensor<f64>| grad(|x| x.prod(), x).sum();
+    let g2 = |x: &Tensor<f64>| grad(g1, x).sum();
+    let g3 = |x: &Tensor<f64>| grad(g2, x).sum();
+    assert_eq!(grad(g1, &x).to_vec(), [6.0, 3.0, 2.0, 11.0]);
+    assert_eq!(grad(g2, &x).to_vec(), [10.0, 8.0, 6.0, 12.0]);
+    assert_eq!(grad(g3, &x).to_vec(), [6.0; 4]);
+    // Forward over reverse through the same rules: the third-order gradient is
+    // hᵢ = 2·Σⱼ≠ᵢ xⱼ, so its JVP along e₀ is ∂hᵢ/∂x₀ = [0, 2, 2, 2].
+    let e0 = t(&[1.0, 0.0, 0.0, 0.0], &[4]);
+    assert_eq!(jvp(|x| grad(g2, x), &x, &e0).1.to_vec(), [0.0, 2.0, 2.0, 2.0]);
 }
 
 /// Softmax of a row by the definition.

@@ -90,20 +90,101 @@ impl<T: Element> Op<T> for MaxAxis {
     }
 }
 
-/// Π of all elements. VJP: `g·Πⱼ≠ᵢ xⱼ` by [`ExclProd`] (exact with zeros among the factors).
+/// Π of all elements. VJP: `g·Πⱼ≠ᵢ xⱼ` by [`PartialProd`]`(0)` (exact with zeros among the
+/// factors).
 #[derive(Clone, Copy)]
 struct Prod;
 
-/// `eᵢ = Πⱼ≠ᵢ xⱼ` (prefix × suffix products, so zeros need no division). Its Jacobian is
-/// the symmetric `Mᵢⱼ = Πₖ∉{i,j} xₖ` (0 on the diagonal), so both rules are `M·v`, by
-/// [`PairProd`].
+/// The derivatives of `prod`, to any order. `PartialProd(r)` takes `x` and `r` vectors
+/// `v₁ … v_r` of `x`'s shape (all flattened) and gives, for each element `i`,
+///
+/// `Qᵢ = Σ vₗ₁[j₁]⋯v_r[j_r] · Πₘ∉{i, j₁ … j_r} xₘ` over distinct `j₁ … j_r`, all ≠ `i`:
+///
+/// the (r + 1)-th derivative tensor of `Π x` contracted with `v₁ … v_r` (that tensor is
+/// `Πₘ∉S xₘ` at a set `S` of distinct indices, 0 where an index repeats). `r = 0` is the
+/// exclusive product `Πⱼ≠ᵢ xⱼ`. `Q` is symmetric in the roles of `i` and the `j`s, so its
+/// rules are its own: the cotangent `g` of `Q` gives `x` the cotangent
+/// `PartialProd(r + 1)(x, v…, g)` and `vₗ` the cotangent `PartialProd(r)(x, v… with vₗ → g)`;
+/// the JVP is the same sums with the tangents in `g`'s place.
+///
+/// Computed without division (so zeros are exact), in `O(n·3ʳ)`: `Qᵢ` is the coefficient
+/// of `ε₁⋯ε_r` in `Πₘ≠ᵢ (xₘ + Σₗ εₗ·vₗ[m])`, with the `εₗ` multilinear (`εₗ² = 0`), from
+/// prefix and suffix products of those polynomials.
 #[derive(Clone, Copy)]
-struct ExclProd;
+struct PartialProd(usize);
 
-/// `(M(x)·v)ᵢ = Σⱼ≠ᵢ vⱼ·Πₖ∉{i,j} xₖ`, O(n²). Carries no rules of its own: derivatives of
-/// `prod` beyond the second are refused by name.
-#[derive(Clone, Copy)]
-struct PairProd;
+impl PartialProd {
+    /// `Q` for `x` and `v` (`r` slices of `x`'s length).
+    fn eval<T: Element>(x: &[T], v: &[&[T]]) -> Vec<T> {
+        let (n, masks) = (x.len(), 1usize << v.len());
+        // A polynomial in the εs: the coefficient of each subset (bit l: εₗ).
+        let factor = |m: usize| {
+            let mut p = vec![T::ZERO; masks];
+            p[0] = x[m];
+            for (l, vl) in v.iter().enumerate() {
+                p[1 << l] = vl[m];
+            }
+            p
+        };
+        // a·b, keeping only products of disjoint subsets (εₗ² = 0).
+        let mul = |a: &[T], b: &[T]| {
+            let mut c = vec![T::ZERO; masks];
+            for (sa, &av) in a.iter().enumerate() {
+                let mut sb = (masks - 1) & !sa;
+                loop {
+                    c[sa | sb] = c[sa | sb] + av * b[sb];
+                    if sb == 0 {
+                        break;
+                    }
+                    sb = (sb - 1) & !sa;
+                }
+            }
+            c
+        };
+        let one = |_| {
+            let mut p = vec![T::ZERO; masks];
+            p[0] = T::ONE;
+            p
+        };
+        // prefix[i] = Πₘ<ᵢ, filled right to left into the output with the suffix.
+        let mut prefix = Vec::with_capacity(n);
+        let mut acc = one(());
+        for m in 0..n {
+            prefix.push(acc.clone());
+            acc = mul(&acc, &factor(m));
+        }
+        let full = masks - 1;
+        let mut out = vec![T::ZERO; n];
+        let mut suffix = one(());
+        for i in (0..n).rev() {
+            let p = &prefix[i];
+            // The ε₁⋯ε_r coefficient of prefix · suffix.
+            out[i] = (0..masks).fold(T::ZERO, |s, a| s + p[a] * suffix[full & !a]);
+            suffix = mul(&suffix, &factor(i));
+        }
+        out
+    }
+
+    /// `PartialProd(r)` of `x` and `v`, as an op.
+    fn of<T: Element>(x: &Tensor<T>, v: &[&Tensor<T>]) -> Tensor<T> {
+        let inputs: Vec<&Tensor<T>> = std::iter::once(x).chain(v.iter().copied()).collect();
+        apply(PartialProd(v.len()), &inputs)
+    }
+
+    /// The contribution of an input's tangent or cotangent `s` (input `k`): `x` gains an
+    /// index, a `vₗ` is replaced.
+    fn through<T: Element>(x: &[Tensor<T>], k: usize, s: &Tensor<T>) -> Tensor<T> {
+        let v: Vec<&Tensor<T>> = x[1..].iter().collect();
+        if k == 0 {
+            let more: Vec<&Tensor<T>> = v.into_iter().chain(std::iter::once(s)).collect();
+            PartialProd::of(&x[0], &more)
+        } else {
+            let swapped: Vec<&Tensor<T>> =
+                v.iter().enumerate().map(|(l, vl)| if l + 1 == k { s } else { vl }).collect();
+            PartialProd::of(&x[0], &swapped)
+        }
+    }
+}
 
 impl<T: Element> Op<T> for Prod {
     fn name(&self) -> &str {
@@ -113,10 +194,10 @@ impl<T: Element> Op<T> for Prod {
         Tensor::scalar(x[0].data().iter().fold(T::ONE, |a, &b| a * b))
     }
     fn vjp(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
-        vec![Some(g * &apply(ExclProd, &[&x[0]]))]
+        vec![Some(g * &PartialProd::of(&x[0], &[]))]
     }
     fn jvp(&self, x: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
-        t[0].as_ref().map(|t| (t * &apply(ExclProd, &[&x[0]])).sum())
+        t[0].as_ref().map(|t| (t * &PartialProd::of(&x[0], &[])).sum())
     }
     fn jvp_batch(
         &self,
@@ -125,59 +206,28 @@ impl<T: Element> Op<T> for Prod {
         t: &[Option<Tensor<T>>],
         n: usize,
     ) -> Option<Tensor<T>> {
-        t[0].as_ref().map(|t| (t * &apply(ExclProd, &[&x[0]])).reshape(&[n, x[0].numel()]).sum_axis(1, false))
+        t[0].as_ref()
+            .map(|t| (t * &PartialProd::of(&x[0], &[])).reshape(&[n, x[0].numel()]).sum_axis(1, false))
     }
     fn vjp_batch(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>, n: usize) -> Vec<Option<Tensor<T>>> {
         let g = g.reshape(&batched_aligned(n, &[], x[0].ndim()));
-        vec![Some(&g * &apply(ExclProd, &[&x[0]]))]
+        vec![Some(&g * &PartialProd::of(&x[0], &[]))]
     }
 }
 
-impl<T: Element> Op<T> for ExclProd {
+impl<T: Element> Op<T> for PartialProd {
     fn name(&self) -> &str {
-        "prod_exclusive"
+        "prod_partial"
     }
     fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
-        let v = x[0].data();
-        let mut e = vec![T::ONE; v.len()];
-        let mut acc = T::ONE;
-        for i in 0..v.len() {
-            e[i] = acc;
-            acc = acc * v[i];
-        }
-        acc = T::ONE;
-        for i in (0..v.len()).rev() {
-            e[i] = e[i] * acc;
-            acc = acc * v[i];
-        }
-        Tensor::from_vec(e, x[0].shape())
+        let v: Vec<&[T]> = x[1..=self.0].iter().map(|t| t.data()).collect();
+        Tensor::from_vec(PartialProd::eval(x[0].data(), &v), x[0].shape())
     }
     fn vjp(&self, x: &[Tensor<T>], _: &Tensor<T>, g: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
-        vec![Some(apply(PairProd, &[&x[0], g]))]
+        (0..x.len()).map(|k| x[k].is_tracked().then(|| PartialProd::through(x, k, g))).collect()
     }
     fn jvp(&self, x: &[Tensor<T>], _: &Tensor<T>, t: &[Option<Tensor<T>>]) -> Option<Tensor<T>> {
-        t[0].as_ref().map(|t| apply(PairProd, &[&x[0], t]))
-    }
-}
-
-impl<T: Element> Op<T> for PairProd {
-    fn name(&self) -> &str {
-        "prod_pairs"
-    }
-    fn forward(&self, x: &[&Tensor<T>]) -> Tensor<T> {
-        let (xv, vv) = (x[0].data(), x[1].data());
-        let n = xv.len();
-        let mut out = vec![T::ZERO; n];
-        for (i, o) in out.iter_mut().enumerate() {
-            for j in (0..n).filter(|&j| j != i) {
-                let p = (0..n).filter(|&k| k != i && k != j).fold(T::ONE, |a, k| a * xv[k]);
-                *o = *o + vv[j] * p;
-            }
-        }
-        Tensor::from_vec(out, x[0].shape())
-    }
-    fn vjp(&self, _: &[Tensor<T>], _: &Tensor<T>, _: &Tensor<T>) -> Vec<Option<Tensor<T>>> {
-        panic!("prod: derivatives beyond the second are not implemented")
+        super::sum_some(t.iter().enumerate().map(|(k, t)| t.as_ref().map(|t| PartialProd::through(x, k, t))))
     }
 }
 
@@ -309,7 +359,8 @@ impl<T: Element> Tensor<T> {
     }
 
     /// Π of all elements, a 0-d tensor. Derivative: `Πⱼ≠ᵢ xⱼ`, exact with zero factors
-    /// (second derivatives too; higher orders are refused).
+    /// (derivatives of every order too: the k-th is `Πₘ∉S xₘ` at distinct indices `S`, 0
+    /// where an index repeats; no division).
     ///
     /// ```
     /// assert_eq!(autodiff::Tensor::from_vec(vec![2.0f64, 3.0, 4.0], &[3]).prod().item(), 24.0);
@@ -384,6 +435,54 @@ impl<T: Element> Tensor<T> {
             apply(Softmax { log: true }, &[self])
         } else {
             self - &self.logsumexp(axis, true)
+        }
+    }
+}
+
+#[cfg(test)]
+mod partial_prod_tests {
+    use super::PartialProd;
+
+    /// `Qᵢ` by its definition: the sum over distinct `j₁ … j_r`, all ≠ `i`, of
+    /// `v₁[j₁]⋯v_r[j_r] · Πₘ∉{i, j…} xₘ`, by enumerating index tuples.
+    fn brute(x: &[f64], v: &[&[f64]]) -> Vec<f64> {
+        let n = x.len();
+        let mut out = vec![0.0; n];
+        let mut js = vec![0usize; v.len()];
+        for (i, o) in out.iter_mut().enumerate() {
+            let total = n.pow(v.len() as u32);
+            for code in 0..total {
+                let mut c = code;
+                for j in js.iter_mut() {
+                    *j = c % n;
+                    c /= n;
+                }
+                let mut seen = vec![i];
+                let mut distinct = true;
+                for &j in &js {
+                    distinct &= !seen.contains(&j);
+                    seen.push(j);
+                }
+                if !distinct {
+                    continue;
+                }
+                let vs: f64 = js.iter().zip(v).map(|(&j, vl)| vl[j]).product();
+                let xs: f64 = (0..n).filter(|m| !seen.contains(m)).map(|m| x[m]).product();
+                *o += vs * xs;
+            }
+        }
+        out
+    }
+
+    /// Against the definition for r = 0 … 3 on small integers (zeros and repeats included),
+    /// where every sum and product is an exactly representable integer: equal exactly.
+    #[test]
+    fn partial_products_match_their_definition() {
+        let x = [2.0, 0.0, -1.0, 3.0, 1.0];
+        let vs = [[1.0, 2.0, 0.0, -1.0, 3.0], [0.0, 1.0, 1.0, 2.0, -2.0], [3.0, -1.0, 2.0, 0.0, 1.0]];
+        for r in 0..=3 {
+            let v: Vec<&[f64]> = vs[..r].iter().map(|v| &v[..]).collect();
+            assert_eq!(PartialProd::eval(&x, &v), brute(&x, &v), "r = {r}");
         }
     }
 }

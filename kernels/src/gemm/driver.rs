@@ -10,6 +10,7 @@ use super::gemv::Gemv;
 use super::kernel::Tile;
 use super::packed::packed;
 use super::packing::Strided;
+use super::shallow::shallow;
 use super::table::{Kernels, kernels_for};
 use super::{Config, Par, Path, Problem, StridedMut};
 use crate::{CacheSizes, Element};
@@ -22,9 +23,15 @@ use rayon::prelude::*;
 /// So do products with m ≤ 2·MR at any size: each element of B is then read at most twice,
 /// and copying B costs more than it saves (259 vs 221 f32 at m, n, k = 64, 256, 784).
 const DIRECT_MAX_MNK: usize = 256 * 256 * 256;
-/// Depths at most this take the direct path at any m, n: a `k`-deep A micro-panel
+/// Depths at most this take the direct path at any m, n (the shallow path once C reaches
+/// `SHALLOW_MIN_MN`): a `k`-deep A micro-panel
 /// (`MR × k`) stays in L1 across a whole row of tiles, and C's traffic dominates.
 const TINY_K: usize = 16;
+/// Shallow products (`k ≤ TINY_K`) whose C has at least this many elements (1 MiB of f32,
+/// a Zen 4 core's L2) take the shallow path: C's traffic dominates, and packing A once
+/// (`m·k` elements) is cheap next to it. (Measured at 1024² and 2048²; smaller C stays on
+/// the direct path, as tuned before.)
+const SHALLOW_MIN_MN: usize = 1 << 18;
 /// Minimum multiply-adds per thread before a second thread is used: 2²¹ (≈ 4 MFLOP, about
 /// 16 µs on one AVX-512 core). Waking a rayon worker and joining costs several µs and
 /// varies: at n = 128 (2²¹ in total) two threads measured anywhere from 1.14× (a tight
@@ -70,6 +77,8 @@ pub(crate) unsafe fn gemm<T: Element>(cfg: &Config, g: Problem<T>) {
             // two vectors; tested here first, so tiny products skip the call.)
         } else if auto && a.rs == 1 && n <= TALL_MAX_N && m >= 2 * kern.mr {
             tall(kern, par, g);
+        } else if auto && a.rs == 1 && k <= TINY_K && m.saturating_mul(n) >= SHALLOW_MIN_MN {
+            shallow(kern, par, g);
         } else if a.rs == 1 && (cfg.path == Path::Direct || auto && (small || m <= 2 * kern.mr)) {
             direct(kern, par, &g);
         } else {

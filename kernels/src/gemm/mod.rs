@@ -21,6 +21,7 @@ mod mat;
 mod packed;
 mod packing;
 mod raw;
+mod shallow;
 mod table;
 
 pub use blocking::Blocking;

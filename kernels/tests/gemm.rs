@@ -304,14 +304,17 @@ fn packed_path_packs_far_apart_columns() {
 
 /// Shallow products with a large C (k ≤ 16, m·n ≥ 2¹⁸) take the shallow path when A is
 /// column-contiguous after orientation (packed tall panels, six-column strips, a partial
-/// last panel and strip): exact on integer inputs, every kernel path, with layouts that
+/// last panel and strip, more rows than one packed chunk of 4096): exact on integer inputs, every kernel path, with layouts that
 /// reach it and layouts that do not.
 #[test]
 fn shallow_products_with_a_large_c() {
     let mut rng = Rng(0x5EED_0007);
     // (Under Miri, a C too small for the path: the layouts' plumbing is what runs.)
-    let shapes: &[(usize, usize, usize)] =
-        if cfg!(miri) { &[(40, 9, 3)] } else { &[(530, 500, 8), (517, 515, 1), (600, 443, 16)] };
+    let shapes: &[(usize, usize, usize)] = if cfg!(miri) {
+        &[(40, 9, 3)]
+    } else {
+        &[(530, 500, 8), (517, 515, 1), (600, 443, 16), (4200, 64, 3)]
+    };
     for isa in Isa::available() {
         let cfg = Config { isa, par: Par::Seq, ..Config::default() };
         for &shape in shapes {

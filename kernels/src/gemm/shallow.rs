@@ -1,9 +1,9 @@
-//! The shallow path: depth `k ≤ 16` with a large C (`m·n ≥ 2¹⁶`), where writing C is
+//! The shallow path: depth `k ≤ 16` with a large C (`m·n ≥ 2¹⁸`), where writing C is
 //! most of the work.
 //!
-//! A is packed once per call into tall micro-panels (`tall_mv` vectors of rows × k, one
-//! contiguous stream each), and C is walked in strips of six columns, each strip top to
-//! bottom in tall tiles. Reading a column-major A in place instead puts its k columns
+//! A is packed once per call (in chunks of 4096 rows) into tall micro-panels (`tall_mv`
+//! vectors of rows × k, one contiguous stream each), and C is walked in strips of six
+//! columns, each strip top to bottom in tall tiles. Reading a column-major A in place instead puts its k columns
 //! (often a multiple of 4 KiB apart, as are C's) in the same L1 sets as the C lines the
 //! tile is writing, so A is refetched from L2 for every tile; twelve-column strips also
 //! keep twice as many write streams open. Measured on the Zen 4 VM (f32, m·n·k =
@@ -18,13 +18,16 @@
 use super::buffer::{PackBuf, Slot};
 use super::driver::{MIN_FMAS_PER_THREAD, SendPtr, fmas, part, run_grid, threads_for};
 use super::kernel::Tile;
-use super::packing::pack_a;
+use super::packing::{Strided, pack_a};
 use super::table::Kernels;
 use super::{Par, Problem};
 use crate::Element;
 
 /// Columns of C per strip (the tall tiles' widest).
 const STRIP: usize = 6;
+/// Rows of A packed at a time (a multiple of every tall panel height): 256 KiB of f32 at
+/// k = 16, and one chunk for the measured shapes (m ≤ 2048).
+const CHUNK_ROWS: usize = 4096;
 
 /// `C ← α·A·B + β·C` for a shallow product with a column-contiguous A.
 ///
@@ -33,58 +36,64 @@ const STRIP: usize = 6;
 pub(super) unsafe fn shallow<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
     let Problem { m, n, k, alpha, a, b, beta, c } = g;
     let (lanes, rp) = (kern.lanes, kern.tall_mv * kern.lanes);
-    let panels = m.div_ceil(rp);
-    // Packed on the calling thread, then read by every thread (all need all of A).
-    let mut buf = PackBuf::take(Slot::A, (panels * rp * k).max(1) * size_of::<T>());
-    let packed = buf.as_mut_ptr::<T>();
-    // SAFETY: A (m × k) is readable; the buffer holds panels·rp·k elements.
-    unsafe { pack_a(m, k, a, rp, packed) };
-    let packed = SendPtr(packed);
+    // A is packed CHUNK_ROWS rows at a time (one chunk for m ≤ CHUNK_ROWS), so the buffer
+    // stays at most CHUNK_ROWS·16 elements whatever m is.
+    let mut buf = PackBuf::take(Slot::A, CHUNK_ROWS.min(m).div_ceil(rp) * rp * k * size_of::<T>());
+    let packed = SendPtr(buf.as_mut_ptr::<T>());
     // Threads take whole strips; each element's tile and sums are the same for any count.
     let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
-    run_grid(1, t, |_, tj| {
-        let (j0, j1) = part(n, STRIP, t, tj);
-        for jr in (j0..j1).step_by(STRIP) {
-            let cols = STRIP.min(j1 - jr);
-            for p in 0..panels {
-                let ir = p * rp;
-                let rows = rp.min(m - ir);
-                // A partial last panel runs as direct tiles of at most MR rows over the
-                // same packed panel, so every tile's last vector is its only partial one.
-                let mut i = 0;
-                while i < rows {
-                    let (f, r) = if rows == rp {
-                        (kern.tall[cols - 1], rp)
-                    } else {
-                        let r = kern.mr.min(rows - i);
-                        (kern.direct[r.div_ceil(lanes) - 1][cols - 1], r)
-                    };
-                    // SAFETY: packed panel p holds rows ir..ir+rp of A (zero-padded) over k
-                    // steps of rp elements; rows ir+i..ir+i+r < m and columns jr..jr+cols ≤
-                    // n of B and C are inside the operands; threads own disjoint strips.
-                    unsafe {
-                        let tile = Tile {
-                            k,
-                            a: packed.get().add(p * rp * k + i).cast_const(),
-                            a_ks: rp as isize,
-                            b: b.at(0, jr),
-                            rsb: b.rs,
-                            csb: b.cs,
-                            c: c.at(ir + i, jr),
-                            rsc: c.rs,
-                            csc: c.cs,
-                            m: r,
-                            n: cols,
-                            alpha,
-                            beta,
-                            prefetch_c: false,
+    for i0 in (0..m).step_by(CHUNK_ROWS) {
+        let mc = CHUNK_ROWS.min(m - i0);
+        let panels = mc.div_ceil(rp);
+        // Packed on the calling thread, then read by every thread (all need all of it).
+        // SAFETY: rows i0..i0+mc of A (m × k) are readable; the buffer holds
+        // ceil(min(CHUNK_ROWS, m)/rp)·rp·k ≥ panels·rp·k elements.
+        unsafe { pack_a(mc, k, Strided { ptr: a.at(i0, 0), ..a }, rp, packed.get()) };
+        run_grid(1, t, |_, tj| {
+            let (j0, j1) = part(n, STRIP, t, tj);
+            for jr in (j0..j1).step_by(STRIP) {
+                let cols = STRIP.min(j1 - jr);
+                for p in 0..panels {
+                    let ir = p * rp;
+                    let rows = rp.min(mc - ir);
+                    // A partial last panel runs as direct tiles of at most MR rows over the
+                    // same packed panel, so every tile's last vector is its only partial one.
+                    let mut i = 0;
+                    while i < rows {
+                        let (f, r) = if rows == rp {
+                            (kern.tall[cols - 1], rp)
+                        } else {
+                            let r = kern.mr.min(rows - i);
+                            (kern.direct[r.div_ceil(lanes) - 1][cols - 1], r)
                         };
-                        f(&tile);
+                        // SAFETY: packed panel p holds rows i0+ir..i0+ir+rp of A (zero-padded)
+                        // over k steps of rp elements; rows i0+ir+i..i0+ir+i+r ≤ m and
+                        // columns jr..jr+cols ≤ n of B and C are inside the operands;
+                        // threads own disjoint strips.
+                        unsafe {
+                            let tile = Tile {
+                                k,
+                                a: packed.get().add(p * rp * k + i).cast_const(),
+                                a_ks: rp as isize,
+                                b: b.at(0, jr),
+                                rsb: b.rs,
+                                csb: b.cs,
+                                c: c.at(i0 + ir + i, jr),
+                                rsc: c.rs,
+                                csc: c.cs,
+                                m: r,
+                                n: cols,
+                                alpha,
+                                beta,
+                                prefetch_c: false,
+                            };
+                            f(&tile);
+                        }
+                        i += r;
                     }
-                    i += r;
                 }
             }
-        }
-    });
+        });
+    }
     drop(buf);
 }

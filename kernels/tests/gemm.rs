@@ -304,8 +304,8 @@ fn packed_path_packs_far_apart_columns() {
 
 /// Shallow products with a large C (k ≤ 16, m·n ≥ 2¹⁸) take the shallow path when A is
 /// column-contiguous after orientation (packed tall panels, six-column strips, a partial
-/// last panel and strip, more rows than one packed chunk of 4096): exact on integer inputs, every kernel path, with layouts that
-/// reach it and layouts that do not.
+/// last panel and strip, more rows than one packed chunk of 4096): exact on integer
+/// inputs, every kernel path, with layouts that reach it and layouts that do not.
 #[test]
 fn shallow_products_with_a_large_c() {
     let mut rng = Rng(0x5EED_0007);

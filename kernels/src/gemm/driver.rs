@@ -7,7 +7,7 @@
 use super::blocking::Blocking;
 use super::dot::try_dot;
 use super::gemv::Gemv;
-use super::kernel::Tile;
+use super::kernel::{Tile, TileFn};
 use super::packed::packed;
 use super::packing::Strided;
 use super::shallow::shallow;
@@ -24,8 +24,8 @@ use rayon::prelude::*;
 /// and copying B costs more than it saves (259 vs 221 f32 at m, n, k = 64, 256, 784).
 const DIRECT_MAX_MNK: usize = 256 * 256 * 256;
 /// Depths at most this take the direct path at any m, n (the shallow path once C reaches
-/// `SHALLOW_MIN_MN`): a `k`-deep A micro-panel
-/// (`MR × k`) stays in L1 across a whole row of tiles, and C's traffic dominates.
+/// `SHALLOW_MIN_MN`): a `k`-deep A micro-panel (`MR × k`) stays in L1 across a whole row
+/// of tiles, and C's traffic dominates.
 const TINY_K: usize = 16;
 /// Shallow products (`k ≤ TINY_K`) whose C has at least this many elements (1 MiB of f32,
 /// a Zen 4 core's L2) take the shallow path: C's traffic dominates, and packing A once
@@ -254,21 +254,13 @@ const TALL_MAX_N: usize = 6;
 /// As for [`gemm`], plus `a.rs == 1` and `n <= TALL_MAX_N`.
 unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
     let Problem { m, n, k, alpha, a, b, beta, c } = g;
-    let (lanes, rows_per) = (kern.lanes, kern.tall_mv * kern.lanes);
+    let rows_per = kern.tall_mv * kern.lanes;
     let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
     run_grid(t, 1, |ti, _| {
         let (i0, i1) = part(m, rows_per, t, ti);
         let mut ir = i0;
         while ir < i1 {
-            let left = i1 - ir;
-            // Whole tall tiles, then the remainder in ordinary direct tiles (at most
-            // 2 vectors each), so every tile's last vector is its only partial one.
-            let (f, rows) = if left >= rows_per {
-                (kern.tall[n - 1], rows_per)
-            } else {
-                let rows = left.min(kern.mr);
-                (kern.direct[rows.div_ceil(lanes) - 1][n - 1], rows)
-            };
+            let (f, rows) = tall_or_direct(kern, i1 - ir, n);
             // SAFETY: rows ir..ir+rows < m of A and C and all n ≤ 6 columns of B and C are
             // inside the operands; threads own disjoint row ranges of C.
             unsafe {
@@ -295,6 +287,19 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
             ir += rows;
         }
     });
+}
+
+/// The tile for the next rows of a walk down `left ≥ 1` remaining rows and `cols ≤ 6`
+/// columns, and how many rows it covers: a whole tall tile, then the remainder in ordinary
+/// direct tiles (at most MR rows each), so every tile's last vector is its only partial one.
+pub(super) fn tall_or_direct<T>(kern: &Kernels<T>, left: usize, cols: usize) -> (TileFn<T>, usize) {
+    let rows_per = kern.tall_mv * kern.lanes;
+    if left >= rows_per {
+        (kern.tall[cols - 1], rows_per)
+    } else {
+        let rows = left.min(kern.mr);
+        (kern.direct[rows.div_ceil(kern.lanes) - 1][cols - 1], rows)
+    }
 }
 
 /// The direct path: tiles read A (column-contiguous) and B in place.

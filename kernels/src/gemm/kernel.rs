@@ -16,6 +16,7 @@
 
 use crate::Element;
 use crate::simd::Simd;
+use crate::simd::math::Math;
 
 /// Largest `MV · LANES` over all kernels (AVX-512 f32 tall tiles: 4 × 16).
 pub(crate) const MAX_TILE_ROWS: usize = 64;
@@ -64,7 +65,9 @@ pub(crate) type TileFn<T> = unsafe fn(&Tile<T>);
 /// `j < N` (packed) or `j < t.n` (direct), and every `C(i, j)` for `i < t.m`, `j < t.n`
 /// is in bounds; C's tile does not overlap A or B and has no two elements at one address.
 #[inline(always)]
-pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED: bool>(t: &Tile<S::T>) {
+pub(crate) unsafe fn tile<S: Math, const MV: usize, const N: usize, const PACKED: bool, const NT: bool>(
+    t: &Tile<S::T>,
+) {
     let lanes = S::LANES;
     debug_assert!(t.m >= 1 && t.m <= MV * lanes && t.n >= 1 && t.n <= N);
     debug_assert!(PACKED || t.m > (MV - 1) * lanes);
@@ -87,7 +90,7 @@ pub(crate) unsafe fn tile<S: Simd, const MV: usize, const N: usize, const PACKED
         } else {
             k_loop::<S, MV, N, PACKED, false>(t)
         };
-        store::<S, MV, N>(&acc, t);
+        store::<S, MV, N, NT>(&acc, t);
     }
 }
 
@@ -131,14 +134,21 @@ unsafe fn k_loop<S: Simd, const MV: usize, const N: usize, const PACKED: bool, c
     }
 }
 
-/// Writes `α·acc + β·C` into the valid part of the tile.
+/// Writes `α·acc + β·C` into the valid part of the tile. With `NT` and β = 0, full
+/// vectors at vector-aligned addresses are stored non-temporally (no read for ownership
+/// of C's lines: for a C larger than the last-level cache, see `shallow.rs`); the caller
+/// issues `stream_fence` before handing C on.
 ///
 /// # Safety
 /// As for [`tile`]: S's instruction set is enabled and C's valid tile is in bounds.
 #[inline(always)]
-unsafe fn store<S: Simd, const MV: usize, const N: usize>(acc: &[[S::V; MV]; N], t: &Tile<S::T>) {
+unsafe fn store<S: Math, const MV: usize, const N: usize, const NT: bool>(
+    acc: &[[S::V; MV]; N],
+    t: &Tile<S::T>,
+) {
     let lanes = S::LANES;
     let beta_zero = t.beta == S::T::ZERO;
+    let vbytes = lanes * size_of::<S::T>();
     // SAFETY: per this function's contract; rows at or past `t.m` and columns at or past
     // `t.n` are never touched (masked stores at the row edge, loop bounds at the column edge).
     unsafe {
@@ -155,8 +165,12 @@ unsafe fn store<S: Simd, const MV: usize, const N: usize>(acc: &[[S::V; MV]; N],
                     let p = cj.add(row0);
                     let r = S::mul(alpha, x);
                     if t.m - row0 >= lanes {
-                        let out = if beta_zero { r } else { S::fma(beta, S::load(p), r) };
-                        S::store(p, out);
+                        if NT && beta_zero && (p as usize).is_multiple_of(vbytes) {
+                            S::store_stream(p, r);
+                        } else {
+                            let out = if beta_zero { r } else { S::fma(beta, S::load(p), r) };
+                            S::store(p, out);
+                        }
                     } else {
                         let mk = S::mask(t.m - row0);
                         let out = if beta_zero { r } else { S::fma(beta, S::load_masked(p, mk), r) };

@@ -39,6 +39,8 @@ pub(crate) struct Kernels<T: 'static> {
     /// for products with few columns: more rows per k-step means fewer pages touched
     /// per byte of a column-major A (see `driver::tall`).
     pub tall: &'static [TileFn<T>],
+    /// The tall tiles storing C non-temporally when β = 0 (see `shallow.rs`).
+    pub tall_nt: &'static [TileFn<T>],
     /// Vectors of rows in a tall tile.
     pub tall_mv: usize,
     /// Dot-product tiles for skinny products, indexed `[S - 1]`.
@@ -65,17 +67,17 @@ macro_rules! feature_fn {
     }};
 }
 
-/// A direct or packed tile of `$mv` vectors × `$n` columns.
+/// A direct or packed tile of `$mv` vectors × `$n` columns (`$nt`: non-temporal stores).
 macro_rules! tile_fn {
-    ($S:ty, $feat:tt, $mv:literal, $n:literal, $packed:literal) => {
-        feature_fn!(Tile<<$S as Simd>::T>, TileFn<<$S as Simd>::T>, $feat, tile::<$S, $mv, $n, $packed>)
+    ($S:ty, $feat:tt, $mv:literal, $n:literal, $packed:literal, $nt:literal) => {
+        feature_fn!(Tile<<$S as Simd>::T>, TileFn<<$S as Simd>::T>, $feat, tile::<$S, $mv, $n, $packed, $nt>)
     };
 }
 
 /// The direct tiles of `$mv` vectors for every column count in the list.
 macro_rules! tile_row {
-    ($S:ty, $feat:tt, $mv:literal, [$($n:literal),+]) => {
-        &[$(tile_fn!($S, $feat, $mv, $n, false)),+]
+    ($S:ty, $feat:tt, $mv:literal, [$($n:literal),+], nt = $nt:literal) => {
+        &[$(tile_fn!($S, $feat, $mv, $n, false, $nt)),+]
     };
 }
 
@@ -91,9 +93,10 @@ macro_rules! kernels {
             lanes: LANES,
             mr: $pmv * LANES,
             nr: $nr,
-            direct: &[$(tile_row!($S, $feat, $mv, $ns)),+],
-            packed: tile_fn!($S, $feat, $pmv, $nr, true),
-            tall: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6]),
+            direct: &[$(tile_row!($S, $feat, $mv, $ns, nt = false)),+],
+            packed: tile_fn!($S, $feat, $pmv, $nr, true, false),
+            tall: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = false),
+            tall_nt: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = true),
             tall_mv: $tmv,
             dot: &[
                 feature_fn!(Dot<T>, DotFn<T>, $feat, dot_tile::<$S, 1>),

@@ -11,7 +11,9 @@
 //! rounds, time against faer in the same round): 32 × 12 tiles reading A in place 1.11 ×
 //! and 0.55 ×; the same tiles on packed A 1.19 ×; these tall tiles on packed A 1.55 × and
 //! 1.27 × (matrixmultiply 1.41 × and 0.69 ×). Aligning C's tiles to cache lines (a peeled
-//! first strip of rows) added 1–2%, within the rounds' spread, so it is not done.
+//! first strip of rows) added 0–5% with normal stores, within the rounds' spread (measured
+//! twice, C at 0, 16 and 32 bytes into a line), so rows are peeled only for the
+//! non-temporal stores below, which need aligned addresses.
 //!
 //! When C is only written (β = 0) and is at least the last-level cache's size, the full
 //! tall tiles store it non-temporally (`vmovntp*`), as the elementwise kernels do for

@@ -7,6 +7,7 @@
 use super::blocking::Blocking;
 use super::dot::try_dot;
 use super::gemv::Gemv;
+use super::kernel::PF_STEPS;
 use super::kernel::{Tile, TileFn};
 use super::packed::packed;
 use super::packing::Strided;
@@ -249,6 +250,11 @@ const TALL_MAX_N: usize = 6;
 /// With A column-major and far between columns, every k-step of a tile lands on a new
 /// page; taller tiles touch each page for more bytes. Measured on Zen 5 at m, n, k =
 /// 2304, 6, 768 (GFLOP/s, tall vs 2-vector direct tiles): f64 96 vs 66, f32 245 vs 200.
+/// Prefetching A 8 k-steps ahead (Zen 4, one process, medians of 9 rounds against faer,
+/// 2026-11-29), at 2304 × 6 × 768 with A in the caches from the previous call: f64 0.71 →
+/// 1.47 ×, f32 1.08 → 1.67 × (16 and 8 steps alike, 32 worse); with A flushed to memory
+/// first, 1.11–1.15 × either way. At 512 × 3 × 300 f64 (A 1.2 MiB, about the L2) it cost
+/// a third (0.96 → 0.65 ×), hence the threshold of twice the L2.
 ///
 /// # Safety
 /// As for [`gemm`], plus `a.rs == 1` and `n <= TALL_MAX_N`.
@@ -256,11 +262,19 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
     let Problem { m, n, k, alpha, a, b, beta, c } = g;
     let rows_per = kern.tall_mv * kern.lanes;
     let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
+    // An A beyond twice the L2 comes from the L3 or memory, one page per k-step: the tiles
+    // then prefetch its rows PF_STEPS steps ahead. (Smaller, it is in L2, and the extra
+    // instructions cost: see below.)
+    let a_bytes = m.saturating_mul(k).saturating_mul(size_of::<T>());
+    let prefetch = k > PF_STEPS as usize && a_bytes > 2 * CacheSizes::detected().l2;
     run_grid(t, 1, |ti, _| {
         let (i0, i1) = part(m, rows_per, t, ti);
         let mut ir = i0;
         while ir < i1 {
-            let (f, rows) = tall_or_direct(kern, i1 - ir, n);
+            let (mut f, rows) = tall_or_direct(kern, i1 - ir, n);
+            if prefetch && rows == rows_per {
+                f = kern.tall_pf[n - 1];
+            }
             // SAFETY: rows ir..ir+rows < m of A and C and all n ≤ 6 columns of B and C are
             // inside the operands; threads own disjoint row ranges of C.
             unsafe {

@@ -65,7 +65,14 @@ pub(crate) type TileFn<T> = unsafe fn(&Tile<T>);
 /// `j < N` (packed) or `j < t.n` (direct), and every `C(i, j)` for `i < t.m`, `j < t.n`
 /// is in bounds; C's tile does not overlap A or B and has no two elements at one address.
 #[inline(always)]
-pub(crate) unsafe fn tile<S: Math, const MV: usize, const N: usize, const PACKED: bool, const NT: bool>(
+pub(crate) unsafe fn tile<
+    S: Math,
+    const MV: usize,
+    const N: usize,
+    const PACKED: bool,
+    const NT: bool,
+    const PF: bool,
+>(
     t: &Tile<S::T>,
 ) {
     let lanes = S::LANES;
@@ -86,21 +93,33 @@ pub(crate) unsafe fn tile<S: Math, const MV: usize, const N: usize, const PACKED
         // Full tiles load every vector whole; only a partial last vector needs the masked
         // load (whose page-crossing guard would otherwise sit in every tile's k loop).
         let acc = if PACKED || t.m == MV * lanes {
-            k_loop::<S, MV, N, PACKED, true>(t)
+            k_loop::<S, MV, N, PACKED, true, PF>(t)
         } else {
-            k_loop::<S, MV, N, PACKED, false>(t)
+            k_loop::<S, MV, N, PACKED, false, PF>(t)
         };
         store::<S, MV, N, NT>(&acc, t);
     }
 }
 
+/// k-steps ahead that `PF` tiles prefetch A's rows (see `driver::tall`).
+pub(crate) const PF_STEPS: isize = 8;
+
 /// The tile's k loop: the `MV·LANES × N` accumulators of `A[rows, 0..k]·B[0..k, cols]`.
-/// `FULL`: every row of the tile is valid, so the last vector loads whole.
+/// `FULL`: every row of the tile is valid, so the last vector loads whole. `PF`: each step
+/// also prefetches the tile's rows of A [`PF_STEPS`] steps ahead, for an A read in place
+/// whose k-steps lie on different pages (the hardware prefetchers do not follow them).
 ///
 /// # Safety
 /// As for [`tile`]; with `FULL`, `t.m == MV·LANES`.
 #[inline(always)]
-unsafe fn k_loop<S: Simd, const MV: usize, const N: usize, const PACKED: bool, const FULL: bool>(
+unsafe fn k_loop<
+    S: Simd,
+    const MV: usize,
+    const N: usize,
+    const PACKED: bool,
+    const FULL: bool,
+    const PF: bool,
+>(
     t: &Tile<S::T>,
 ) -> [[S::V; MV]; N] {
     let lanes = S::LANES;
@@ -114,6 +133,14 @@ unsafe fn k_loop<S: Simd, const MV: usize, const N: usize, const PACKED: bool, c
             // it to an increment): never a pointer past the storage, as a running pointer
             // advanced after the last step would be (undefined for `offset`; found by Miri).
             let (a, b) = (t.a.offset(p * t.a_ks), t.b.offset(p * t.rsb));
+            if PF {
+                // Wrapping arithmetic: past the last step the address leaves A, and a
+                // prefetch of any address neither faults nor changes memory.
+                let ahead = a.wrapping_offset(PF_STEPS * t.a_ks);
+                for v in 0..MV {
+                    S::prefetch(ahead.wrapping_add(v * lanes));
+                }
+            }
             let mut av = [S::zero(); MV];
             for (v, slot) in av.iter_mut().enumerate() {
                 *slot = if PACKED || FULL || v + 1 < MV {

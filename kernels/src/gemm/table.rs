@@ -41,6 +41,8 @@ pub(crate) struct Kernels<T: 'static> {
     pub tall: &'static [TileFn<T>],
     /// The tall tiles storing C non-temporally when β = 0 (see `shallow.rs`).
     pub tall_nt: &'static [TileFn<T>],
+    /// The tall tiles prefetching A's rows ahead in k (the tall path's in-place A).
+    pub tall_pf: &'static [TileFn<T>],
     /// Vectors of rows in a tall tile.
     pub tall_mv: usize,
     /// Dot-product tiles for skinny products, indexed `[S - 1]`.
@@ -67,17 +69,23 @@ macro_rules! feature_fn {
     }};
 }
 
-/// A direct or packed tile of `$mv` vectors × `$n` columns (`$nt`: non-temporal stores).
+/// A direct or packed tile of `$mv` vectors × `$n` columns (`$nt`: non-temporal stores;
+/// `$pf`: A prefetched ahead).
 macro_rules! tile_fn {
-    ($S:ty, $feat:tt, $mv:literal, $n:literal, $packed:literal, $nt:literal) => {
-        feature_fn!(Tile<<$S as Simd>::T>, TileFn<<$S as Simd>::T>, $feat, tile::<$S, $mv, $n, $packed, $nt>)
+    ($S:ty, $feat:tt, $mv:literal, $n:literal, $packed:literal, $nt:literal, $pf:literal) => {
+        feature_fn!(
+            Tile<<$S as Simd>::T>,
+            TileFn<<$S as Simd>::T>,
+            $feat,
+            tile::<$S, $mv, $n, $packed, $nt, $pf>
+        )
     };
 }
 
 /// The direct tiles of `$mv` vectors for every column count in the list.
 macro_rules! tile_row {
-    ($S:ty, $feat:tt, $mv:literal, [$($n:literal),+], nt = $nt:literal) => {
-        &[$(tile_fn!($S, $feat, $mv, $n, false, $nt)),+]
+    ($S:ty, $feat:tt, $mv:literal, [$($n:literal),+], nt = $nt:literal, pf = $pf:literal) => {
+        &[$(tile_fn!($S, $feat, $mv, $n, false, $nt, $pf)),+]
     };
 }
 
@@ -93,10 +101,11 @@ macro_rules! kernels {
             lanes: LANES,
             mr: $pmv * LANES,
             nr: $nr,
-            direct: &[$(tile_row!($S, $feat, $mv, $ns, nt = false)),+],
-            packed: tile_fn!($S, $feat, $pmv, $nr, true, false),
-            tall: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = false),
-            tall_nt: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = true),
+            direct: &[$(tile_row!($S, $feat, $mv, $ns, nt = false, pf = false)),+],
+            packed: tile_fn!($S, $feat, $pmv, $nr, true, false, false),
+            tall: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = false, pf = false),
+            tall_nt: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = true, pf = false),
+            tall_pf: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = false, pf = true),
             tall_mv: $tmv,
             dot: &[
                 feature_fn!(Dot<T>, DotFn<T>, $feat, dot_tile::<$S, 1>),

@@ -264,7 +264,7 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
     let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
     // An A beyond twice the L2 comes from the L3 or memory, one page per k-step: the tiles
     // then prefetch its rows PF_STEPS steps ahead. (Smaller, it is in L2, and the extra
-    // instructions cost: see below.)
+    // instructions cost: see the measurements above.)
     let a_bytes = m.saturating_mul(k).saturating_mul(size_of::<T>());
     let prefetch = k > PF_STEPS as usize && a_bytes > 2 * CacheSizes::detected().l2;
     run_grid(t, 1, |ti, _| {

@@ -57,7 +57,8 @@ pub(crate) struct Tile<T> {
 /// A tile kernel instantiated for one instruction set and shape.
 pub(crate) type TileFn<T> = unsafe fn(&Tile<T>);
 
-/// Computes one tile.
+/// Computes one tile. `NT`: non-temporal stores of C (see [`store`]); `PF`: A's rows
+/// prefetched ahead in k (see [`k_loop`]).
 ///
 /// # Safety
 /// `S`'s instruction set is enabled (the [`Simd`] contract). Every `A(i, p)` for

@@ -334,7 +334,7 @@ fn shallow_products_with_a_large_c() {
 #[test]
 fn tall_products_with_a_large_a() {
     if cfg!(miri) {
-        // Millions of FMAs: far too slow under Miri, and the prefetch is a no-op there.
+        // Millions of FMAs: far too slow under Miri.
         return;
     }
     let mut rng = Rng(0x5EED_0008);

@@ -271,10 +271,7 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
         let (i0, i1) = part(m, rows_per, t, ti);
         let mut ir = i0;
         while ir < i1 {
-            let (mut f, rows) = tall_or_direct(kern, i1 - ir, n);
-            if prefetch && rows == rows_per {
-                f = kern.tall_pf[n - 1];
-            }
+            let (f, rows) = tall_or_direct(kern, if prefetch { kern.tall_pf } else { kern.tall }, i1 - ir, n);
             // SAFETY: rows ir..ir+rows < m of A and C and all n ≤ 6 columns of B and C are
             // inside the operands; threads own disjoint row ranges of C.
             unsafe {
@@ -306,10 +303,16 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
 /// The tile for the next rows of a walk down `left ≥ 1` remaining rows and `cols ≤ 6`
 /// columns, and how many rows it covers: a whole tall tile, then the remainder in ordinary
 /// direct tiles (at most MR rows each), so every tile's last vector is its only partial one.
-pub(super) fn tall_or_direct<T>(kern: &Kernels<T>, left: usize, cols: usize) -> (TileFn<T>, usize) {
+/// `tall` is the row of tall tiles to take them from (`kern.tall` or a variant of it).
+pub(super) fn tall_or_direct<T>(
+    kern: &Kernels<T>,
+    tall: &[TileFn<T>],
+    left: usize,
+    cols: usize,
+) -> (TileFn<T>, usize) {
     let rows_per = kern.tall_mv * kern.lanes;
     if left >= rows_per {
-        (kern.tall[cols - 1], rows_per)
+        (tall[cols - 1], rows_per)
     } else {
         let rows = left.min(kern.mr);
         (kern.direct[rows.div_ceil(kern.lanes) - 1][cols - 1], rows)

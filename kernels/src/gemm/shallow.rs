@@ -5,8 +5,8 @@
 //! vectors of rows × k, one contiguous stream each), and C is walked in strips of six
 //! columns, each strip top to bottom in tall tiles. Reading a column-major A in place
 //! instead puts its k columns (often a multiple of 4 KiB apart, as are C's) in the same L1
-//! sets as the C lines the tile is writing, so A is refetched from L2 for every tile; twelve-column strips also
-//! keep twice as many write streams open. Measured on the Zen 4 VM (f32, m·n·k =
+//! sets as the C lines the tile is writing, so A is refetched from L2 for every tile;
+//! twelve-column strips also keep twice as many write streams open. Measured on the Zen 4 VM (f32, m·n·k =
 //! 2048·2048·8 and 1024·1024·8, one process, the variants interleaved, median of 7–9
 //! rounds, time against faer in the same round): 32 × 12 tiles reading A in place 1.11 ×
 //! and 0.55 ×; the same tiles on packed A 1.19 ×; these tall tiles on packed A 1.55 × and
@@ -71,6 +71,7 @@ unsafe fn shallow_with<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>, n
     let packed = SendPtr(buf.as_mut_ptr::<T>());
     // Threads take whole strips; each element's tile and sums are the same for any count.
     let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
+    let tall = if nt { kern.tall_nt } else { kern.tall };
     // The tile of `rows` × `cols` with A, B and C's corners at `a_tile`, `bj` and `cij`.
     let tile = |a_tile: *const T, a_ks: isize, rows: usize, bj: *const T, cij: *mut T, cols: usize| Tile {
         k,
@@ -100,7 +101,7 @@ unsafe fn shallow_with<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>, n
                 let cols = STRIP.min(j1 - jr);
                 if i0 == h && h > 0 {
                     // The peeled rows, reading A in place (a.rs = 1).
-                    let (f, _) = tall_or_direct(kern, h, cols);
+                    let (f, _) = tall_or_direct(kern, kern.tall, h, cols);
                     // SAFETY: rows 0..h ≤ m of A (in place, unit row stride, k columns at
                     // a.cs), and columns jr..jr+cols ≤ n of B and C are inside the operands;
                     // threads own disjoint strips.
@@ -110,10 +111,7 @@ unsafe fn shallow_with<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>, n
                 // all over the packed panels (panel ir / rp, row ir % rp within it).
                 let mut ir = 0;
                 while ir < mc {
-                    let (mut f, rows) = tall_or_direct(kern, mc - ir, cols);
-                    if nt && rows == rp {
-                        f = kern.tall_nt[cols - 1];
-                    }
+                    let (f, rows) = tall_or_direct(kern, tall, mc - ir, cols);
                     let a_tile = packed.get().wrapping_add(ir / rp * rp * k + ir % rp).cast_const();
                     // SAFETY: packed panel ir / rp holds rows i0 + ir - ir % rp onwards of A
                     // (zero-padded) over k steps of rp elements; rows i0+ir..i0+ir+rows ≤ m

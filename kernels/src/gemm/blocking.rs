@@ -45,7 +45,9 @@ impl Blocking {
         // of 512. On Zen 4 (L1d 32 KiB; ours / faer interleaved in one process, median of
         // 5–7 rounds) f32 at KC = 512 gave 0.956–0.966 at n = 512 and 1024 against
         // 0.931–0.933 at 336 (half of L1d), while f64 at 512 (a 48 KiB panel, past L1d)
-        // lost: 0.89–0.91 at n = 512–2048 against 0.92–0.97 at 336.
+        // lost: 0.89–0.91 at n = 512–2048 against 0.92–0.97 at 336 (both with the 12-column
+        // tiles used then; the 8-column AVX-512 tiles since make f64's panel 512 deep
+        // there, exactly L1d, and the packed path reads a column-major B in place).
         let share = if elem == 4 { c.l1d * 3 / 4 } else { c.l1d };
         let kc = (share / (nr * elem)).clamp(64, 512) / 8 * 8;
         // MC: packed A block in half of L2.

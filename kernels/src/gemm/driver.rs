@@ -292,6 +292,7 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
                     alpha,
                     beta,
                     prefetch_c: false,
+                    a_pack: std::ptr::null_mut(),
                 };
                 f(&tile);
             }
@@ -352,6 +353,7 @@ unsafe fn direct<T: Element>(kern: &Kernels<T>, par: Par, g: &Problem<T>) {
                         alpha,
                         beta,
                         prefetch_c: false,
+                        a_pack: std::ptr::null_mut(),
                     };
                     f(&tile);
                 }

@@ -52,19 +52,26 @@ pub(crate) struct Tile<T> {
     /// Prefetch C's tile before the k loop. Pays when C is read (β ≠ 0) and large (the
     /// packed path); measured to cost 7–15% on small or write-only (β = 0) tiles.
     pub prefetch_c: bool,
+    /// Tiles packing A as they go (`PACK_A`): step p's `MV` vectors of A are also stored
+    /// at `a_pack + p·MV·LANES`, building the packed micro-panel later tiles read. Null
+    /// (and unused) for every other tile.
+    pub a_pack: *mut T,
 }
 
 /// A tile kernel instantiated for one instruction set and shape.
 pub(crate) type TileFn<T> = unsafe fn(&Tile<T>);
 
 /// Computes one tile. `NT`: non-temporal stores of C (see [`store`]); `PF`: A's rows
-/// prefetched ahead in k (see [`k_loop`]).
+/// prefetched ahead in k (see [`k_loop`]); `PACK_A`: A read in place and copied into the
+/// packed micro-panel at `t.a_pack` on the way (see [`k_loop`]).
 ///
 /// # Safety
 /// `S`'s instruction set is enabled (the [`Simd`] contract). Every `A(i, p)` for
 /// `i < MV·LANES` (packed) or `i < t.m` (direct), `p < t.k`, every `B(p, j)` for
 /// `j < N` (packed) or `j < t.n` (direct), and every `C(i, j)` for `i < t.m`, `j < t.n`
 /// is in bounds; C's tile does not overlap A or B and has no two elements at one address.
+/// With `PACK_A`: the tile is full (`t.m == MV·LANES`, A's rows all readable) and
+/// `t.a_pack` has room for `t.k·MV·LANES` elements overlapping none of A, B and C.
 #[inline(always)]
 pub(crate) unsafe fn tile<
     S: Math,
@@ -73,12 +80,14 @@ pub(crate) unsafe fn tile<
     const PACKED: bool,
     const NT: bool,
     const PF: bool,
+    const PACK_A: bool,
 >(
     t: &Tile<S::T>,
 ) {
     let lanes = S::LANES;
     debug_assert!(t.m >= 1 && t.m <= MV * lanes && t.n >= 1 && t.n <= N);
     debug_assert!(PACKED || t.m > (MV - 1) * lanes);
+    debug_assert!(!PACK_A || t.m == MV * lanes && !t.a_pack.is_null());
     // SAFETY: the caller enables S's instruction set and keeps every access in bounds, as
     // documented above; the masked last-vector load reads only rows below `t.m`.
     unsafe {
@@ -93,10 +102,10 @@ pub(crate) unsafe fn tile<
         }
         // Full tiles load every vector whole; only a partial last vector needs the masked
         // load (whose page-crossing guard would otherwise sit in every tile's k loop).
-        let acc = if PACKED || t.m == MV * lanes {
-            k_loop::<S, MV, N, PACKED, true, PF>(t)
+        let acc = if PACKED || PACK_A || t.m == MV * lanes {
+            k_loop::<S, MV, N, PACKED, true, PF, PACK_A>(t)
         } else {
-            k_loop::<S, MV, N, PACKED, false, PF>(t)
+            k_loop::<S, MV, N, PACKED, false, PF, false>(t)
         };
         store::<S, MV, N, NT>(&acc, t);
     }
@@ -109,6 +118,9 @@ pub(crate) const PF_STEPS: isize = 8;
 /// `FULL`: every row of the tile is valid, so the last vector loads whole. `PF`: each step
 /// also prefetches the tile's rows of A [`PF_STEPS`] steps ahead, for an A read in place
 /// whose k-steps lie on different pages (the hardware prefetchers do not follow them).
+/// `PACK_A`: each step's A vectors are also stored to `t.a_pack`, so the copy that packs
+/// A runs inside the FMA-bound loop (its loads and stores use ports the FMAs leave idle)
+/// instead of in a separate pass bound by the latency of A's source lines.
 ///
 /// # Safety
 /// As for [`tile`]; with `FULL`, `t.m == MV·LANES`.
@@ -120,6 +132,7 @@ unsafe fn k_loop<
     const PACKED: bool,
     const FULL: bool,
     const PF: bool,
+    const PACK_A: bool,
 >(
     t: &Tile<S::T>,
 ) -> [[S::V; MV]; N] {
@@ -149,6 +162,12 @@ unsafe fn k_loop<
                 } else {
                     S::load_masked(a.add(v * lanes), last)
                 };
+            }
+            if PACK_A {
+                let dst = t.a_pack.add(p as usize * MV * lanes);
+                for (v, &x) in av.iter().enumerate() {
+                    S::store(dst.add(v * lanes), x);
+                }
             }
             for (j, col) in acc.iter_mut().enumerate() {
                 let bj = if PACKED { *b.add(j) } else { *b.offset(j as isize * t.csb) };

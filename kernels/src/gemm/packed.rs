@@ -1,12 +1,30 @@
 //! The packed path: BLIS's five loops for problems too large to read in place.
 //!
-//! B is always packed, one `KC × NC` panel at a time, into `NR`-column micro-panels. Its
-//! packed layout follows its source so packing is a plain copy: column-major sources
-//! keep each column's `KC` elements contiguous (`csb = KC`), others are laid out k-major
-//! (`NR` elements per k-step, zero-padded) for the fixed-stride packed kernel. A is packed
-//! into `MR`-row micro-panels, except that a column-contiguous A feeding only a few
-//! columns of C is read in place, block by block (its columns are already what a packed
-//! panel holds, and a copy would not be amortised).
+//! B is walked one `KC × NC` panel at a time in `NR`-column micro-panels. A column-major
+//! B (each column's k-steps contiguous) is read in place by tiles of at most
+//! [`B_IN_PLACE_MAX_NR`] columns; otherwise it is packed, in the layout that makes the copy
+//! plain: column-major sources keep each column's `KC` elements contiguous (`csb = KC`),
+//! others are laid out k-major (`NR` elements per k-step, zero-padded) for the
+//! fixed-stride packed kernel. A is packed into `MR`-row micro-panels, except that a
+//! column-contiguous A feeding only a few columns of C is read in place, block by block
+//! (its columns are already what a packed panel holds, and a copy would not be
+//! amortised). A column-contiguous A is packed by the first column of tiles of each
+//! block, which read it in place and store each k-step's vectors into the packed panel
+//! as they go (the `PACK_A` tiles of `kernel.rs`); the other tiles read the packed panel.
+//!
+//! Why fused: a separate packing pass is a copy bound by the latency of A's source lines
+//! (one new line per k-step, each on a different page), with no arithmetic to overlap;
+//! inside the FMA-bound tile the same loads and stores use ports the FMAs leave idle.
+//! Profiles (software clock) put the separate passes at 8–10% of f32 n = 512 before
+//! (A's pass 4–6%, B's copy 2–5%). Together with the 48 × 8 / 24 × 8 AVX-512 tiles,
+//! measured on Zen 4 (2026-11-29, ours / faer in one process, median of 5–7 interleaved
+//! rounds, one thread, before → after; n = 512, 1024, 2048 from a second run): f32
+//! n = 384 / 512 / 640 / 1000 / 1024 / 1536 / 2048 0.95 / 0.95 / 0.95 / 0.97 / 0.99 /
+//! 0.99 / 0.99 → 0.99 / 1.00 / 1.00 / 1.01 / 1.01 / 1.01 / 1.00; f64 0.94 / 0.92 / 0.97 /
+//! 0.98 / 0.95 / 0.96 / 0.97 → 1.00 / 1.00 / 1.00 / 1.01 / 1.00 / 1.01 / 1.01; the shapes
+//! (m, n, k) = 4096 × 256 × 512 and 256 × 4096 × 512 f32 0.97 / 0.83 → 1.03 / 0.91 (f64
+//! 0.94 / 0.88 → 1.00 / 0.97). The fused A alone (48 × 8 tiles, B packed) gained 0–4%
+//! of that; the 48 × 8 tiles alone 0–4% (f64) and ±1% (f32).
 
 use super::blocking::Blocking;
 use super::buffer::{PackBuf, Slot};
@@ -27,6 +45,16 @@ use crate::Element;
 /// 1.04× and 1.05×.
 /// On Zen 5 the one distance measured (4 KiB) was within ±2% either way.
 const A_IN_PLACE_MAX_PANELS: usize = 4;
+
+/// Widest tile that reads a column-major B in place. A tile's k-step touches one line of
+/// each of its B columns; when B's columns lie a multiple of 4 KiB apart (n = 1024 f32,
+/// 512 f64, …) those lines all fall in one set of the 8-way L1d, so a wider tile would
+/// evict its own B lines every step. Eight columns (the AVX-512 tiles, 48 × 8 and 24 × 8)
+/// fill the set exactly and measured as above; the 6-column AVX2 tiles forced on Zen 4
+/// (before → after this change, same harness): f32 n = 512 0.93 → 0.96 × faer, n = 1024
+/// 0.95 → 0.94 ×, 256 × 4096 × 512 0.89 → 0.98 ×, 4096 × 256 × 512 0.95 → 0.92 ×; f64 at
+/// the same four 0.86–0.93 → 0.89–0.95 ×.
+const B_IN_PLACE_MAX_NR: usize = 8;
 
 /// The packed path. Threads split C into a grid of independent sub-products (whole
 /// micro-panels each), every one running the sequential loops below with its own packing
@@ -75,8 +103,12 @@ unsafe fn sequential<T: Element>(kern: &Kernels<T>, blocking: Blocking, g: Probl
     let b_columns = b.rs == 1;
     // A column-contiguous A is read in place only when too few columns of C reuse it.
     let a_in_place = a.rs == 1 && n <= A_IN_PLACE_MAX_PANELS * nr;
-    let mut bbuf = PackBuf::take(Slot::B, kc * nc.next_multiple_of(nr) * elem);
-    let bpack = bbuf.as_mut_ptr::<T>();
+    // Otherwise a column-contiguous A is packed by the first column of tiles that reads it.
+    let a_fused = a.rs == 1 && !a_in_place;
+    // A column-major B is read in place by tiles narrow enough (see `B_IN_PLACE_MAX_NR`).
+    let b_in_place = b_columns && nr <= B_IN_PLACE_MAX_NR;
+    let mut bbuf = (!b_in_place).then(|| PackBuf::take(Slot::B, kc * nc.next_multiple_of(nr) * elem));
+    let bpack = bbuf.as_mut().map_or(std::ptr::null_mut(), |buf| buf.as_mut_ptr::<T>());
     let mut abuf = (!a_in_place).then(|| PackBuf::take(Slot::A, kc * mc * elem));
     // LOOP 5: split n into NC panels.
     for jc in (0..n).step_by(nc) {
@@ -85,12 +117,19 @@ unsafe fn sequential<T: Element>(kern: &Kernels<T>, blocking: Blocking, g: Probl
         // LOOP 4: split k into KC panels.
         for pc in (0..k).step_by(kc) {
             let kcur = kc.min(k - pc);
-            // Micro-panel jp starts at jp·NR·kcur; within it B(p, j) is at p·rsb + j·csb.
-            let (rsb, csb) = if b_columns { (1, kcur as isize) } else { (nr as isize, 1) };
+            // Micro-panel jp starts at jp·NR·kcur (packed) or at B(pc, jc + jp·NR) (in
+            // place); within it B(p, j) is at p·rsb + j·csb.
+            let (rsb, csb) = match (b_in_place, b_columns) {
+                (true, _) => (1, b.cs),
+                (false, true) => (1, kcur as isize),
+                (false, false) => (nr as isize, 1),
+            };
             // SAFETY: rows pc..pc+kcur and columns jc..jc+ncur are inside B; the buffer
-            // holds kc·NC ≥ kcur·panels·NR elements.
+            // (when B is packed) holds kc·NC ≥ kcur·panels·NR elements.
             unsafe {
-                if b_columns {
+                if b_in_place {
+                    // Nothing to copy: the tiles read B's columns where they are.
+                } else if b_columns {
                     for j in 0..ncur {
                         std::ptr::copy_nonoverlapping(b.at(pc, jc + j), bpack.add(j * kcur), kcur);
                     }
@@ -103,15 +142,18 @@ unsafe fn sequential<T: Element>(kern: &Kernels<T>, blocking: Blocking, g: Probl
             for ic in (0..m).step_by(mc) {
                 let mcur = mc.min(m - ic);
                 // A(ic + i, pc + p) is at ablock + i + p·a_ks (in place), or in the
-                // packed micro-panel i / MR at offset p·MR + i % MR.
+                // packed micro-panel i / MR at offset p·MR + i % MR. A fused block is
+                // packed by the first column of tiles (below), not here.
                 let (ablock, a_ks) = match abuf.as_mut() {
                     // SAFETY: (ic, pc) is inside A.
                     None => (unsafe { a.at(ic, pc) }, a.cs),
                     Some(buf) => {
                         let dst = buf.as_mut_ptr::<T>();
-                        // SAFETY: rows ic..ic+mcur and columns pc..pc+kcur are inside A;
-                        // the buffer holds mc·kc ≥ ceil(mcur/MR)·MR·kcur elements.
-                        unsafe { pack_a(mcur, kcur, Strided { ptr: a.at(ic, pc), ..a }, mr, dst) };
+                        if !a_fused {
+                            // SAFETY: rows ic..ic+mcur and columns pc..pc+kcur are inside
+                            // A; the buffer holds mc·kc ≥ ceil(mcur/MR)·MR·kcur elements.
+                            unsafe { pack_a(mcur, kcur, Strided { ptr: a.at(ic, pc), ..a }, mr, dst) };
+                        }
                         (dst.cast_const(), mr as isize)
                     }
                 };
@@ -124,6 +166,48 @@ unsafe fn sequential<T: Element>(kern: &Kernels<T>, blocking: Blocking, g: Probl
                         // Packed A panels start at ir·kcur (MR rows per k-step); an
                         // in-place block's rows are unit stride.
                         let a_off = if a_in_place { ir } else { ir * kcur };
+                        // SAFETY: (ic + ir, jc + jr) is inside C, (pc, jc + jr) inside B
+                        // and the B micro-panel starts inside the packed buffer.
+                        let mut tile = unsafe {
+                            Tile {
+                                k: kcur,
+                                a: ablock.add(a_off),
+                                a_ks,
+                                b: if b_in_place { b.at(pc, jc + jr) } else { bpack.add(jp * nr * kcur) },
+                                rsb,
+                                csb,
+                                c: c.at(ic + ir, jc + jr),
+                                rsc: c.rs,
+                                csc: c.cs,
+                                m: rows,
+                                n: cols,
+                                alpha,
+                                beta,
+                                prefetch_c: beta != T::ZERO,
+                                a_pack: std::ptr::null_mut(),
+                            }
+                        };
+                        if a_fused && jp == 0 {
+                            let dst = tile.a.cast_mut();
+                            // SAFETY: (ic + ir, pc) is inside A.
+                            let src = unsafe { a.at(ic + ir, pc) };
+                            if rows == mr && cols == nr {
+                                // The first column of tiles packs A's panels as it reads
+                                // them in place (rows unit stride, `a.cs` between steps).
+                                tile.a = src;
+                                tile.a_ks = a.cs;
+                                tile.a_pack = dst;
+                                // SAFETY: a full tile: A's MR rows ic+ir.. over kcur steps
+                                // are readable, the panel at `dst` (kcur·MR elements of the
+                                // A buffer) is what it writes, and B and C are as below.
+                                unsafe { kern.pack_a[usize::from(b_columns)](&tile) };
+                                continue;
+                            }
+                            // An edge panel (or a narrow C): packed apart, zero-padded.
+                            // SAFETY: rows ic+ir..ic+ir+rows and columns pc..pc+kcur are
+                            // inside A; the panel's kcur·MR elements are inside the buffer.
+                            unsafe { pack_a(rows, kcur, Strided { ptr: src, ..a }, mr, dst) };
+                        }
                         // The fixed-stride kernel needs k-major B and full (or padded)
                         // rows; otherwise the direct kernel of the exact tile shape.
                         let f = if !b_columns && (rows == mr || !a_in_place) {
@@ -135,25 +219,7 @@ unsafe fn sequential<T: Element>(kern: &Kernels<T>, blocking: Blocking, g: Probl
                         // packed) over kcur steps; the B micro-panel holds kcur steps of
                         // `cols` columns (zero-padded to NR when k-major); C's tile at
                         // (ic+ir, jc+jr) of rows × cols is inside C.
-                        unsafe {
-                            let tile = Tile {
-                                k: kcur,
-                                a: ablock.add(a_off),
-                                a_ks,
-                                b: bpack.add(jp * nr * kcur),
-                                rsb,
-                                csb,
-                                c: c.at(ic + ir, jc + jr),
-                                rsc: c.rs,
-                                csc: c.cs,
-                                m: rows,
-                                n: cols,
-                                alpha,
-                                beta,
-                                prefetch_c: beta != T::ZERO,
-                            };
-                            f(&tile);
-                        }
+                        unsafe { f(&tile) };
                     }
                 }
             }

@@ -57,15 +57,16 @@ pub(crate) unsafe fn pack_a<T: Element>(mc: usize, kc: usize, a: Strided<T>, mr:
         // SAFETY: every read is an `A(i0 + i, p)` with `i < rows`, `p < kc`; every write is
         // `out[p·mr + i]` with `i < mr`, `p < kc`: both in bounds per the contract.
         unsafe {
-            if a.rs == 1 && rows == mr && matches!(mr, 16 | 32) {
+            if a.rs == 1 && rows == mr && matches!(mr, 16 | 24 | 32 | 48) {
                 // Full panels of the common heights: fixed-size copies compile to a few
                 // vector moves instead of a `memcpy` call per k-step.
                 for p in 0..kc {
                     let (src, o) = (a.at(i0, p), out.add(p * mr));
-                    if mr == 16 {
-                        o.cast::<[T; 16]>().write_unaligned(src.cast::<[T; 16]>().read_unaligned());
-                    } else {
-                        o.cast::<[T; 32]>().write_unaligned(src.cast::<[T; 32]>().read_unaligned());
+                    match mr {
+                        16 => copy_fixed::<T, 16>(src, o),
+                        24 => copy_fixed::<T, 24>(src, o),
+                        32 => copy_fixed::<T, 32>(src, o),
+                        _ => copy_fixed::<T, 48>(src, o),
                     }
                 }
             } else if a.rs == 1 {
@@ -92,6 +93,16 @@ pub(crate) unsafe fn pack_a<T: Element>(mc: usize, kc: usize, a: Strided<T>, mr:
             }
         }
     }
+}
+
+/// Copies `N` elements from `src` to `dst` as one fixed-size value.
+///
+/// # Safety
+/// `src` is readable and `dst` writable for `N` elements; they do not overlap.
+#[inline(always)]
+unsafe fn copy_fixed<T: Copy, const N: usize>(src: *const T, dst: *mut T) {
+    // SAFETY: per the contract; unaligned accesses are allowed by `*_unaligned`.
+    unsafe { dst.cast::<[T; N]>().write_unaligned(src.cast::<[T; N]>().read_unaligned()) }
 }
 
 /// Packs `B[0..kc, 0..nc]` of `b` into `dst` as `NR`-column micro-panels.

@@ -88,6 +88,7 @@ unsafe fn shallow_with<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>, n
         alpha,
         beta,
         prefetch_c: false,
+        a_pack: std::ptr::null_mut(),
     };
     for i0 in (h..m).step_by(CHUNK_ROWS) {
         let mc = CHUNK_ROWS.min(m - i0);

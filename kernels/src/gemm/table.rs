@@ -5,15 +5,20 @@
 //!
 //! | path | f32 | f64 | accumulator registers |
 //! | --- | --- | --- | --- |
-//! | AVX-512 | 32 × 12 | 16 × 12 | 24 of 32 `zmm` |
+//! | AVX-512 | 48 × 8 | 24 × 8 | 24 of 32 `zmm` |
 //! | AVX2+FMA | 16 × 6 | 8 × 6 | 12 of 16 `ymm` |
 //! | portable (`wide`) | 16 × 6 | 8 × 6 | as AVX2 |
 //!
 //! Twelve or more independent accumulators cover the FMA latency (4 cycles) on two FMA
-//! pipes. (A 24 × 8 f64 AVX-512 tile measured within ±3% of 16 × 12 at n = 512–2048 and 5%
-//! slower at n = 128 on Zen 5, so both types keep the 2-vector × 12 shape; the macros take
-//! any list of tile heights per path.) Direct (unpacked) tiles exist for every `MV ≤ 2` and `N ≤ NR`, so small and edge
-//! problems never compute padding; the packed path uses the full tile only.
+//! pipes. The AVX-512 tiles are three vectors tall and eight columns wide: each k-step
+//! loads 3 vectors of A and broadcasts 8 elements of B (11 loads per 24 FMAs, against
+//! 14 for the 32 × 12 / 16 × 12 tiles used until 2026-11-29), and eight columns let the
+//! packed path read a column-major B in place (`packed.rs`). On Zen 4 the 24 × 8 f64 tile
+//! alone measured 2–4% faster than 16 × 12 at n = 512–2048 and the 48 × 8 f32 tile ±1%
+//! (ours / faer in one process); with B in place and A packed by the tiles, 3–6% (see
+//! `packed.rs`). Direct (unpacked) tiles exist for every `MV ≤ 3` (AVX-512; 2 elsewhere)
+//! and `N ≤ NR`, so small and edge problems never compute padding; the packed path uses
+//! the full tile only.
 
 use super::dot::{Dot, DotFn, dot_tile};
 use super::gemv::{Gemv, GemvFn, gemv_cols, gemv_rows};
@@ -35,6 +40,9 @@ pub(crate) struct Kernels<T: 'static> {
     pub direct: &'static [&'static [TileFn<T>]],
     /// The packed full tile.
     pub packed: TileFn<T>,
+    /// Full `MR × NR` tiles that pack A on the way (A read in place, rows unit stride):
+    /// `[0]` for a k-major packed B, `[1]` for a column-panel B.
+    pub pack_a: [TileFn<T>; 2],
     /// Tall direct tiles (`tall_mv` vectors of rows, `N = 1..=6` columns), indexed `[n - 1]`,
     /// for products with few columns: more rows per k-step means fewer pages touched
     /// per byte of a column-major A (see `driver::tall`).
@@ -70,14 +78,17 @@ macro_rules! feature_fn {
 }
 
 /// A direct or packed tile of `$mv` vectors × `$n` columns (`$nt`: non-temporal stores;
-/// `$pf`: A prefetched ahead).
+/// `$pf`: A prefetched ahead; `$pa`: A packed on the way).
 macro_rules! tile_fn {
     ($S:ty, $feat:tt, $mv:literal, $n:literal, $packed:literal, $nt:literal, $pf:literal) => {
+        tile_fn!($S, $feat, $mv, $n, $packed, $nt, $pf, false)
+    };
+    ($S:ty, $feat:tt, $mv:literal, $n:literal, $packed:literal, $nt:literal, $pf:literal, $pa:literal) => {
         feature_fn!(
             Tile<<$S as Simd>::T>,
             TileFn<<$S as Simd>::T>,
             $feat,
-            tile::<$S, $mv, $n, $packed, $nt, $pf>
+            tile::<$S, $mv, $n, $packed, $nt, $pf, $pa>
         )
     };
 }
@@ -103,6 +114,10 @@ macro_rules! kernels {
             nr: $nr,
             direct: &[$(tile_row!($S, $feat, $mv, $ns, nt = false, pf = false)),+],
             packed: tile_fn!($S, $feat, $pmv, $nr, true, false, false),
+            pack_a: [
+                tile_fn!($S, $feat, $pmv, $nr, true, false, true, true),
+                tile_fn!($S, $feat, $pmv, $nr, false, false, true, true),
+            ],
             tall: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = false, pf = false),
             tall_nt: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = true, pf = false),
             tall_pf: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = false, pf = true),
@@ -152,19 +167,19 @@ mod x86 {
     pub(super) static AVX512_F32: Kernels<f32> = kernels!(
         Avx512F32,
         ["avx512f,avx2,fma"],
-        mv = [1, 2],
-        packed_mv = 2,
-        nr = 12,
-        ns = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+        mv = [1, 2, 3],
+        packed_mv = 3,
+        nr = 8,
+        ns = [1, 2, 3, 4, 5, 6, 7, 8],
         tall_mv = 4
     );
     pub(super) static AVX512_F64: Kernels<f64> = kernels!(
         Avx512F64,
         ["avx512f,avx2,fma"],
-        mv = [1, 2],
-        packed_mv = 2,
-        nr = 12,
-        ns = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+        mv = [1, 2, 3],
+        packed_mv = 3,
+        nr = 8,
+        ns = [1, 2, 3, 4, 5, 6, 7, 8],
         tall_mv = 4
     );
 }

@@ -72,7 +72,7 @@ pub(crate) unsafe fn packed<T: Element>(kern: &Kernels<T>, par: Par, blocking: B
         // SAFETY: the caller's contract.
         return unsafe { sequential(kern, blocking, g) };
     }
-    let (tm, tn) = grid(t, m.div_ceil(mr), n.div_ceil(nr));
+    let (tm, tn) = grid(t, (m, mr), (n, nr));
     run_grid(tm, tn, |ti, tj| {
         let (i0, i1) = part(m, mr, tm, ti);
         let (j0, j1) = part(n, nr, tn, tj);

@@ -22,23 +22,29 @@ use crate::simd::math::Math;
 pub(crate) const MAX_TILE_ROWS: usize = 64;
 
 /// Everything one tile needs. Pointers are element pointers; strides are in elements.
+///
+/// `repr(C)`, with each source view's strides apart: built from `Strided` views whose
+/// fields were just stored one by one, a layout mirroring theirs let LLVM copy
+/// `(rs, cs)` pairs as one 16-byte load, which cannot be forwarded from two 8-byte
+/// stores (a store-forwarding stall: ≈ 10% of an 8 × 8 × 8 product in profiles).
+#[repr(C)]
 pub(crate) struct Tile<T> {
     /// Depth of the product.
     pub k: usize,
     /// `A(i, p)` is at `a + i + p·a_ks` (rows unit stride).
     pub a: *const T,
-    /// Stride between consecutive k-steps of A.
-    pub a_ks: isize,
     /// `B(p, j)` is at `b + p·rsb + j·csb`.
     pub b: *const T,
-    /// B's stride between k-steps (the packed panel: `NR`).
-    pub rsb: isize,
-    /// B's stride between columns (ignored by the packed flavour, where it is 1).
-    pub csb: isize,
     /// `C(i, j)` is at `c + i·rsc + j·csc`.
     pub c: *mut T,
+    /// Stride between consecutive k-steps of A.
+    pub a_ks: isize,
+    /// B's stride between k-steps (the packed panel: `NR`).
+    pub rsb: isize,
     /// C's row stride.
     pub rsc: isize,
+    /// B's stride between columns (ignored by the packed flavour, where it is 1).
+    pub csb: isize,
     /// C's column stride.
     pub csc: isize,
     /// Valid rows of the tile, `1..=MV·LANES` (direct flavour: more than `(MV-1)·LANES`).
@@ -49,13 +55,13 @@ pub(crate) struct Tile<T> {
     pub alpha: T,
     /// Scale of C; exactly zero means C is written without being read.
     pub beta: T,
-    /// Prefetch C's tile before the k loop. Pays when C is read (β ≠ 0) and large (the
-    /// packed path); measured to cost 7–15% on small or write-only (β = 0) tiles.
-    pub prefetch_c: bool,
     /// Tiles packing A as they go (`PACK_A`): step p's `MV` vectors of A are also stored
     /// at `a_pack + p·MV·LANES`, building the packed micro-panel later tiles read. Null
     /// (and unused) for every other tile.
     pub a_pack: *mut T,
+    /// Prefetch C's tile before the k loop. Pays when C is read (β ≠ 0) and large (the
+    /// packed path); measured to cost 7–15% on small or write-only (β = 0) tiles.
+    pub prefetch_c: bool,
 }
 
 /// A tile kernel instantiated for one instruction set and shape.

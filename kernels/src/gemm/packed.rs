@@ -54,10 +54,9 @@ const A_IN_PLACE_MAX_PANELS: usize = 4;
 /// / faer, medians of 7 interleaved rounds) in place measured f32 n = 512 / 1024 / 2048
 /// 1.00 / 1.01 / 1.01 × against 0.98 / 0.99 / 0.99 ×, f64 0.98 / 1.00 / 1.00 × against
 /// 0.96 / 0.98 / 0.99 ×, and at n = 1000 / 1536 1.00–1.02 × against 1.00 ×. The 6-column
-/// AVX2 tiles forced on Zen 4
-/// (before → after this change, same harness): f32 n = 512 0.93 → 0.96 × faer, n = 1024
-/// 0.95 → 0.94 ×, 256 × 4096 × 512 0.89 → 0.98 ×, 4096 × 256 × 512 0.95 → 0.92 ×; f64 at
-/// the same four 0.86–0.93 → 0.89–0.95 ×.
+/// AVX2 tiles forced on Zen 4 (before → after this change, same harness): f32 n = 512
+/// 0.93 → 0.96 × faer, n = 1024 0.95 → 0.94 ×, 256 × 4096 × 512 0.89 → 0.98 ×,
+/// 4096 × 256 × 512 0.95 → 0.92 ×; f64 at the same four 0.86–0.93 → 0.89–0.95 ×.
 const B_IN_PLACE_MAX_NR: usize = 8;
 
 /// The packed path. Threads split C into a grid of independent sub-products (whole

@@ -41,6 +41,7 @@ impl Isa {
     /// use kernels::Isa;
     /// assert!(Isa::Portable.is_available());
     /// ```
+    #[inline]
     pub fn is_available(self) -> bool {
         match self {
             Isa::Portable => true,

@@ -164,6 +164,23 @@ pub(crate) fn suits(small: usize, k: usize, lanes: usize) -> bool {
     small <= (lanes / 2).max(DOT_MAX_S) && k >= 2 * lanes
 }
 
+/// Whether the direct tiles (`driver::direct`, A column-contiguous) beat the dot form for
+/// `small` rows of C, `np` columns and depth `k`. The direct tiles use `small / lanes` of
+/// each vector (a half-width tile where the path has one); the dot form pays a copy of A
+/// (`small × k`, strided) and a lane reduction per element of C, which `np` columns and
+/// `k / lanes` vectors of depth must amortise. Measured on Zen 5 (f32 and f64, m ≤ 8,
+/// n = 8–128, k = 64–256, one process, ratios to faer): at `np = 8` direct won by up to
+/// 2.6× except where it uses a quarter of each vector or less (f32 m = 4: dot 1.15×;
+/// f64 m = 2: 1.7×); with half the lanes used (f32 m = 8, f64 m = 4) direct won up to
+/// `np · k / lanes = 512` (f32 8 × 128 × 64: 1.19×) and dot beyond (f64 4 × 128 × 64:
+/// 1.34×, f32 8 × 128 × 256: 1.33×); with less than half used, dot won from `np = 32`.
+pub(crate) fn direct_wins(small: usize, np: usize, k: usize, lanes: usize) -> bool {
+    if small * 4 <= lanes {
+        return false;
+    }
+    np < 16 || (small * 2 >= lanes && np.saturating_mul(k / lanes) <= 512)
+}
+
 /// Runs the dot tiles over `P` rows `0..np` and all `ns` rows of Q, S at most
 /// [`DOT_MAX_S`] at a time, and k in [`depth_chunk`]s so that the Q rows a pass of tiles
 /// shares stay in an L1d of `l1d` bytes.
@@ -230,7 +247,7 @@ pub(crate) unsafe fn try_dot<T: Element>(kern: &Kernels<T>, par: Par, g: Problem
     let (p, q, np, ns, rs_out, cs_out) = if suits(n, k, lanes) && a.cs == 1 {
         // D[i, j] = A(i, :)·B(:, j) = C(i, j).
         (a, b.t(), m, n, c.rs, c.cs)
-    } else if suits(m, k, lanes) && b.rs == 1 {
+    } else if suits(m, k, lanes) && b.rs == 1 && !(a.rs == 1 && direct_wins(m, n, k, lanes)) {
         // D[j, i] = B(:, j)·A(i, :) = C(i, j).
         (b.t(), a, n, m, c.cs, c.rs)
     } else {

@@ -201,35 +201,19 @@ unsafe fn store<S: Math, const MV: usize, const N: usize, const NT: bool>(
 ) {
     let lanes = S::LANES;
     let beta_zero = t.beta == S::T::ZERO;
-    let vbytes = lanes * size_of::<S::T>();
     // SAFETY: per this function's contract; rows at or past `t.m` and columns at or past
     // `t.n` are never touched (masked stores at the row edge, loop bounds at the column edge).
     unsafe {
-        let alpha = S::splat(t.alpha);
-        let beta = S::splat(t.beta);
         if t.rsc == 1 {
-            for (j, col) in acc.iter().enumerate().take(t.n) {
-                let cj = t.c.offset(j as isize * t.csc);
-                for (v, &x) in col.iter().enumerate() {
-                    let row0 = v * lanes;
-                    if row0 >= t.m {
-                        break;
-                    }
-                    let p = cj.add(row0);
-                    let r = S::mul(alpha, x);
-                    if t.m - row0 >= lanes {
-                        if NT && beta_zero && (p as usize).is_multiple_of(vbytes) {
-                            S::store_stream(p, r);
-                        } else {
-                            let out = if beta_zero { r } else { S::fma(beta, S::load(p), r) };
-                            S::store(p, out);
-                        }
-                    } else {
-                        let mk = S::mask(t.m - row0);
-                        let out = if beta_zero { r } else { S::fma(beta, S::load_masked(p, mk), r) };
-                        S::store_masked(p, out, mk);
-                    }
-                }
+            // β and "every row valid" are hoisted out of the loops, whose bounds are then
+            // compile-time constants: the loops unroll and the accumulators stay in
+            // registers (a run-time-shaped loop spilled them all to the stack and back,
+            // with a β test per vector).
+            match (beta_zero, t.m == MV * lanes) {
+                (true, true) => store_cols::<S, MV, N, NT, true, true>(acc, t),
+                (true, false) => store_cols::<S, MV, N, NT, true, false>(acc, t),
+                (false, true) => store_cols::<S, MV, N, NT, false, true>(acc, t),
+                (false, false) => store_cols::<S, MV, N, NT, false, false>(acc, t),
             }
         } else {
             let mut buf = [[S::T::ZERO; MAX_TILE_ROWS]; N];
@@ -244,6 +228,57 @@ unsafe fn store<S: Math, const MV: usize, const N: usize, const NT: bool>(
                     let p = cj.offset(i as isize * t.rsc);
                     let r = t.alpha * x;
                     *p = if beta_zero { r } else { S::fma_scalar(t.beta, *p, r) };
+                }
+            }
+        }
+    }
+}
+
+/// The unit-row-stride write-back of [`store`]: `BETA0` is `t.beta == 0` (C not read),
+/// `FULL_M` is `t.m == MV·LANES` (no masked vector).
+///
+/// # Safety
+/// As for [`store`], with `t.rsc == 1` and the two flags true of `t`.
+#[inline(always)]
+unsafe fn store_cols<
+    S: Math,
+    const MV: usize,
+    const N: usize,
+    const NT: bool,
+    const BETA0: bool,
+    const FULL_M: bool,
+>(
+    acc: &[[S::V; MV]; N],
+    t: &Tile<S::T>,
+) {
+    let lanes = S::LANES;
+    let vbytes = lanes * size_of::<S::T>();
+    // SAFETY: per the contract: columns below `t.n`, rows below `t.m` (masked at the edge).
+    unsafe {
+        let alpha = S::splat(t.alpha);
+        let beta = S::splat(t.beta);
+        for (j, col) in acc.iter().enumerate() {
+            if j == t.n {
+                break;
+            }
+            let cj = t.c.offset(j as isize * t.csc);
+            for (v, &x) in col.iter().enumerate() {
+                let row0 = v * lanes;
+                if !FULL_M && row0 >= t.m {
+                    break;
+                }
+                let p = cj.add(row0);
+                let r = S::mul(alpha, x);
+                if FULL_M || t.m - row0 >= lanes {
+                    if NT && BETA0 && (p as usize).is_multiple_of(vbytes) {
+                        S::store_stream(p, r);
+                    } else {
+                        S::store(p, if BETA0 { r } else { S::fma(beta, S::load(p), r) });
+                    }
+                } else {
+                    let mk = S::mask(t.m - row0);
+                    let out = if BETA0 { r } else { S::fma(beta, S::load_masked(p, mk), r) };
+                    S::store_masked(p, out, mk);
                 }
             }
         }

@@ -192,6 +192,7 @@ impl<'a, T: Copy> MatRef<'a, T> {
     ///
     /// # Errors
     /// [`LayoutError::OutOfBounds`] if any element falls outside `data`.
+    #[inline]
     pub fn try_with_offset(
         data: &'a [T],
         offset: usize,
@@ -210,6 +211,7 @@ impl<'a, T: Copy> MatRef<'a, T> {
     /// # Panics
     /// If any element falls outside `data`; the message names shape, strides and length.
     #[track_caller]
+    #[inline]
     pub fn new(data: &'a [T], rows: usize, cols: usize, rs: isize, cs: isize) -> Self {
         let offset = natural_offset((rows, cols), (rs, cs));
         Self::try_with_offset(data, offset, rows, cols, rs, cs).unwrap_or_else(|e| panic!("{e}"))
@@ -221,6 +223,7 @@ impl<'a, T: Copy> MatRef<'a, T> {
     /// If `data` is shorter than `rows·cols` (or that product overflows), or `cols` exceeds
     /// `isize::MAX` in a non-empty view.
     #[track_caller]
+    #[inline]
     pub fn row_major(data: &'a [T], rows: usize, cols: usize) -> Self {
         Self::new(data, rows, cols, dense_stride("MatRef::row_major", (rows, cols), cols), 1)
     }
@@ -231,6 +234,7 @@ impl<'a, T: Copy> MatRef<'a, T> {
     /// If `data` is shorter than `rows·cols` (or that product overflows), or `rows` exceeds
     /// `isize::MAX` in a non-empty view.
     #[track_caller]
+    #[inline]
     pub fn col_major(data: &'a [T], rows: usize, cols: usize) -> Self {
         Self::new(data, rows, cols, 1, dense_stride("MatRef::col_major", (rows, cols), rows))
     }
@@ -284,6 +288,7 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// # Errors
     /// [`LayoutError::OutOfBounds`] if an element falls outside `data`;
     /// [`LayoutError::SelfOverlap`] if two elements may share an address (see there).
+    #[inline]
     pub fn try_with_offset(
         data: &'a mut [T],
         offset: usize,
@@ -303,6 +308,7 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// If an element falls outside `data` or two elements alias; the message names shape,
     /// strides and length.
     #[track_caller]
+    #[inline]
     pub fn new(data: &'a mut [T], rows: usize, cols: usize, rs: isize, cs: isize) -> Self {
         let offset = natural_offset((rows, cols), (rs, cs));
         Self::try_with_offset(data, offset, rows, cols, rs, cs).unwrap_or_else(|e| panic!("{e}"))
@@ -313,6 +319,7 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// # Panics
     /// As [`MatRef::row_major`].
     #[track_caller]
+    #[inline]
     pub fn row_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
         Self::new(data, rows, cols, dense_stride("MatMut::row_major", (rows, cols), cols), 1)
     }
@@ -322,6 +329,7 @@ impl<'a, T: Copy> MatMut<'a, T> {
     /// # Panics
     /// As [`MatRef::col_major`].
     #[track_caller]
+    #[inline]
     pub fn col_major(data: &'a mut [T], rows: usize, cols: usize) -> Self {
         Self::new(data, rows, cols, 1, dense_stride("MatMut::col_major", (rows, cols), rows))
     }

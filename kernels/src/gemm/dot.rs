@@ -223,12 +223,16 @@ pub(crate) unsafe fn dot_block<T: Element>(
 }
 
 /// Depth of one pass of dot tiles: all of `k` when the Q rows it reads (`row_bytes` per
-/// unit of depth) fit in three quarters of L1d, else `k` cut into equal whole-vector parts
-/// that do. Every tile re-reads those Q rows while P streams past once; rows that spill L1
-/// come from L2 at a load per FMA pair. Measured on Zen 4 (L1d 32 KiB, f64, ours / faer in
-/// one process): m, n, k = 6, 2304, 384 (18 KiB of Q) 1.19 ×, 6, 1152, 768 (36 KiB) 0.93 ×.
+/// unit of depth) fit in half of L1d, else `k` cut into equal whole-vector parts that do.
+/// Every tile re-reads those Q rows while P streams past once; rows that spill L1 come
+/// from L2 at a load per FMA pair, and the stream of P needs the other half. Measured on
+/// Zen 4 (L1d 32 KiB, f64, ours / faer in one process) with three quarters then:
+/// m, n, k = 6, 2304, 384 (18 KiB of Q) 1.19 ×, 6, 1152, 768 (36 KiB) 0.93 ×. On Zen 5
+/// (L1d 48 KiB, same harness) half against three quarters: f64 6 × 2304 × 768 (36 KiB of
+/// Q) 0.99 → 1.23 ×, 6 × 1152 × 768 1.07 → 1.21 ×; f32 (18 KiB, one pass either way)
+/// unchanged; a third of L1d was worse than half (1.00 ×, 1.17 ×).
 fn depth_chunk(k: usize, row_bytes: usize, lanes: usize, l1d: usize) -> usize {
-    let budget = (l1d * 3 / 4 / row_bytes).max(lanes);
+    let budget = (l1d / 2 / row_bytes).max(lanes);
     let parts = k.div_ceil(budget);
     k.div_ceil(parts).next_multiple_of(lanes)
 }
@@ -316,14 +320,16 @@ mod tests {
     use crate::Isa;
     use crate::gemm::table::kernels_for;
 
-    /// Depth passes: whole when the Q rows fit three quarters of L1d, else equal parts of
-    /// whole vectors. (32 KiB L1d: 24 KiB budget; six f64 rows take 48 bytes per depth.)
+    /// Depth passes: whole when the Q rows fit half of L1d, else equal parts of whole
+    /// vectors. (32 KiB L1d: a 16 KiB budget, 341 depths of six f64 rows at 48 bytes;
+    /// 48 KiB: 512 depths.)
     #[test]
     fn depth_chunks_keep_q_in_l1() {
-        assert_eq!(depth_chunk(512, 48, 8, 32 << 10), 512); // 24 KiB exactly: one pass
-        assert_eq!(depth_chunk(768, 48, 8, 32 << 10), 384); // 36 KiB: two passes of 18
-        assert_eq!(depth_chunk(1100, 48, 8, 32 << 10), 368); // 3 passes of 367, rounded up
-        assert_eq!(depth_chunk(768, 24, 16, 32 << 10), 768); // f32: 18 KiB, one pass
+        assert_eq!(depth_chunk(336, 48, 8, 32 << 10), 336); // 15.75 KiB: one pass
+        assert_eq!(depth_chunk(512, 48, 8, 32 << 10), 256); // 24 KiB: two passes of 12
+        assert_eq!(depth_chunk(1100, 48, 8, 32 << 10), 280); // 4 passes of 275, rounded up
+        assert_eq!(depth_chunk(768, 48, 8, 48 << 10), 384); // 36 KiB in 48: two passes
+        assert_eq!(depth_chunk(768, 24, 16, 48 << 10), 768); // f32: 18 KiB, one pass
         // A budget under one vector still advances a vector at a time.
         assert_eq!(depth_chunk(40, 48, 8, 64), 8);
     }

@@ -68,12 +68,12 @@ pub(crate) unsafe fn gemm<T: Element>(cfg: &Config, g: Problem<T>) {
         && a.rs == 1
         && c.rs == 1
     {
-        // One row of direct tiles, the path the chain below picks for this shape and
-        // layout (no orientation swap with unit-stride C rows, k too shallow for the dot
-        // form, too few rows for the tall path, too small for the shallow one and for a
-        // second thread), reached without its tests: they took a fifth of an 8 × 8 × 8
-        // product's time (Zen 5, ours / faer in one process: 0.90 → 1.12 f32, 0.96 →
-        // 1.18 f64).
+        // One direct tile, the path the chain below picks for this shape and layout (no
+        // orientation swap with unit-stride C rows, k too shallow for the dot form, too
+        // few rows for the tall path, too small for the shallow one and for a second
+        // thread), reached without its tests: they took a fifth of an 8 × 8 × 8
+        // product's time (Zen 5, ours / faer in one process, two runs: 0.90 → 1.10–1.13
+        // f32, 0.97 → 1.12–1.17 f64).
         // SAFETY: as for the direct arm below.
         unsafe { direct_block(kern, &g, (0, m), (0, n)) };
         return;

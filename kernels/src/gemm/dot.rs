@@ -10,7 +10,7 @@
 //! tile or thread holds it.
 
 use super::buffer::{PackBuf, Slot};
-use super::driver::{MIN_FMAS_PER_THREAD, SendPtr, fmas, part, run_grid, threads_for};
+use super::driver::{SendPtr, fmas, min_fmas_per_thread, part, run_grid, threads_for};
 use super::table::Kernels;
 use super::{Par, Problem};
 use crate::simd::Simd;
@@ -277,7 +277,7 @@ pub(crate) unsafe fn try_dot<T: Element>(kern: &Kernels<T>, par: Par, g: Problem
             (dst.cast_const(), k as isize)
         }
     };
-    let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
+    let t = threads_for(par, fmas(m, n, k), min_fmas_per_thread(kern));
     // P is streamed once; past the share of L3 the blocking counts on, it comes from
     // memory, and the hardware prefetchers lose it at every jump between tiles and depth
     // chunks. Measured on Zen 4 (f64, ours / faer in one process, depth chunks on): with

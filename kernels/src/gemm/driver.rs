@@ -33,12 +33,20 @@ const TINY_K: usize = 16;
 /// (`m·k` elements) is cheap next to it. (Measured at 1024² and 2048²; smaller C stays on
 /// the direct path, as tuned before.)
 const SHALLOW_MIN_MN: usize = 1 << 18;
-/// Minimum multiply-adds per thread before a second thread is used: 2²¹ (≈ 4 MFLOP, about
-/// 16 µs on one AVX-512 core). Waking a rayon worker and joining costs several µs and
-/// varies: at n = 128 (2²¹ in total) two threads measured anywhere from 1.14× (a tight
-/// loop) to 0.84× (criterion, f32) of one, so n = 128 stays on one thread; from n ≈ 160 two
-/// threads pay reliably.
-pub(super) const MIN_FMAS_PER_THREAD: usize = 1 << 21;
+/// Minimum vector multiply-adds per thread before a second thread is used: 2¹⁷ (2²¹
+/// scalar FMAs of f32 on AVX-512, 2²⁰ of f64: about 8 µs on one core either way), as
+/// [`min_fmas_per_thread`] counts them. Waking a rayon worker and joining costs several
+/// µs and varies. Measured at n = 128 (criterion, Zen 5, two threads against one): f32
+/// (2²¹ FMAs in all, 18 µs) 0.82×, f64 (2²¹, 36 µs) 1.28×; on Zen 4 f32 had ranged from
+/// 1.14× (a tight loop) to 0.84× (criterion). So f32 takes a second thread from n ≈ 160,
+/// f64 from n = 128.
+const MIN_VECTOR_FMAS_PER_THREAD: usize = 1 << 17;
+
+/// Minimum scalar multiply-adds per thread for a kernel table of `lanes`-wide vectors
+/// (see [`MIN_VECTOR_FMAS_PER_THREAD`]).
+pub(super) fn min_fmas_per_thread<T>(kern: &Kernels<T>) -> usize {
+    MIN_VECTOR_FMAS_PER_THREAD * kern.lanes
+}
 /// Minimum elements of A per thread for the memory-bound matrix-vector paths.
 const MIN_GEMV_ELEMS_PER_THREAD: usize = 1 << 17;
 
@@ -287,7 +295,7 @@ const TALL_MAX_N: usize = 6;
 unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
     let Problem { m, n, k, alpha, a, b, beta, c } = g;
     let rows_per = kern.tall_mv * kern.lanes;
-    let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
+    let t = threads_for(par, fmas(m, n, k), min_fmas_per_thread(kern));
     // An A beyond twice the L2 comes from the L3 or memory, one page per k-step: the tiles
     // then prefetch its rows PF_STEPS steps ahead. (Smaller, it is in L2, and the extra
     // instructions cost: see the measurements above.)
@@ -356,7 +364,7 @@ unsafe fn direct<T: Element>(kern: &Kernels<T>, par: Par, g: &Problem<T>) {
     // store-forwarding stall, ≈ 5% of an 8 × 8 × 8 product in profiles).
     let Problem { m, n, k, .. } = *g;
     let (mr, nr) = (kern.mr, kern.nr);
-    let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
+    let t = threads_for(par, fmas(m, n, k), min_fmas_per_thread(kern));
     if t == 1 {
         // Small problems: no partitioning arithmetic, and no closure between the call and
         // the tiles (a closure reads every captured value through memory, ≈ 10 ns of an

@@ -28,7 +28,7 @@
 
 use super::blocking::Blocking;
 use super::buffer::{PackBuf, Slot};
-use super::driver::{MIN_FMAS_PER_THREAD, fmas, grid, part, run_grid, threads_for};
+use super::driver::{fmas, grid, min_fmas_per_thread, part, run_grid, threads_for};
 use super::kernel::Tile;
 use super::packing::{Strided, pack_a, pack_b};
 use super::table::Kernels;
@@ -70,7 +70,7 @@ const B_IN_PLACE_MAX_NR: usize = 8;
 pub(crate) unsafe fn packed<T: Element>(kern: &Kernels<T>, par: Par, blocking: Blocking, g: Problem<T>) {
     let Problem { m, n, k, a, b, c, .. } = g;
     let (mr, nr) = (kern.mr, kern.nr);
-    let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
+    let t = threads_for(par, fmas(m, n, k), min_fmas_per_thread(kern));
     if t == 1 {
         // SAFETY: the caller's contract.
         return unsafe { sequential(kern, blocking, g) };

@@ -24,7 +24,7 @@
 //! (16 MiB, under the L3) 4–10% slower when forced, hence the threshold.
 
 use super::buffer::{PackBuf, Slot};
-use super::driver::{MIN_FMAS_PER_THREAD, SendPtr, fmas, part, run_grid, tall_or_direct, threads_for};
+use super::driver::{SendPtr, fmas, min_fmas_per_thread, part, run_grid, tall_or_direct, threads_for};
 use super::kernel::Tile;
 use super::packing::{Strided, pack_a};
 use super::table::Kernels;
@@ -70,7 +70,7 @@ unsafe fn shallow_with<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>, n
     let mut buf = PackBuf::take(Slot::A, CHUNK_ROWS.min(m - h).div_ceil(rp) * rp * k * size_of::<T>());
     let packed = SendPtr(buf.as_mut_ptr::<T>());
     // Threads take whole strips; each element's tile and sums are the same for any count.
-    let t = threads_for(par, fmas(m, n, k), MIN_FMAS_PER_THREAD);
+    let t = threads_for(par, fmas(m, n, k), min_fmas_per_thread(kern));
     let tall = if nt { kern.tall_nt } else { kern.tall };
     // The tile of `rows` × `cols` with A, B and C's corners at `a_tile`, `bj` and `cij`.
     let tile = |a_tile: *const T, a_ks: isize, rows: usize, bj: *const T, cij: *mut T, cols: usize| Tile {

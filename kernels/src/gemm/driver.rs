@@ -293,7 +293,7 @@ const TALL_MAX_N: usize = 6;
 /// # Safety
 /// As for [`gemm`], plus `a.rs == 1` and `n <= TALL_MAX_N`.
 unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
-    let Problem { m, n, k, alpha, a, b, beta, c } = g;
+    let Problem { m, n, k, .. } = g;
     let rows_per = kern.tall_mv * kern.lanes;
     let t = threads_for(par, fmas(m, n, k), min_fmas_per_thread(kern));
     // An A beyond twice the L2 comes from the L3 or memory, one page per k-step: the tiles
@@ -308,28 +308,7 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
             let (f, rows) = tall_or_direct(kern, if prefetch { kern.tall_pf } else { kern.tall }, i1 - ir, n);
             // SAFETY: rows ir..ir+rows < m of A and C and all n ≤ 6 columns of B and C are
             // inside the operands; threads own disjoint row ranges of C.
-            unsafe {
-                let tile = Tile {
-                    k,
-                    a: a.at(ir, 0),
-                    a_ks: a.cs,
-                    // `b.at(0, 0)`, not `b.ptr`: the closure then captures the (Sync)
-                    // view whole rather than its raw-pointer field.
-                    b: b.at(0, 0),
-                    rsb: b.rs,
-                    csb: b.cs,
-                    c: c.at(ir, 0),
-                    rsc: c.rs,
-                    csc: c.cs,
-                    m: rows,
-                    n,
-                    alpha,
-                    beta,
-                    prefetch_c: false,
-                    a_pack: std::ptr::null_mut(),
-                };
-                f(&tile);
-            }
+            unsafe { f(&in_place_tile(&g, (ir, 0), (rows, n))) };
             ir += rows;
         }
     });
@@ -359,9 +338,6 @@ pub(super) fn tall_or_direct<T>(
 /// # Safety
 /// As for [`gemm`], plus `a.rs == 1`.
 unsafe fn direct<T: Element>(kern: &Kernels<T>, par: Par, g: &Problem<T>) {
-    // The views stay behind `g`, read field by field: copying them out whole made LLVM
-    // move their stride pairs as 16-byte loads of two 8-byte stores just made (a
-    // store-forwarding stall, ≈ 5% of an 8 × 8 × 8 product in profiles).
     let Problem { m, n, k, .. } = *g;
     let (mr, nr) = (kern.mr, kern.nr);
     let t = threads_for(par, fmas(m, n, k), min_fmas_per_thread(kern));
@@ -391,8 +367,6 @@ unsafe fn direct_block<T: Element>(
     (i0, i1): (usize, usize),
     (j0, j1): (usize, usize),
 ) {
-    let Problem { k, alpha, beta, .. } = *g;
-    let (a, b, c) = (&g.a, &g.b, &g.c);
     let (mr, nr, lanes) = (kern.mr, kern.nr, kern.lanes);
     // Vectors per tile as a shift (`lanes` is a power of two) and plain loops: this path
     // serves products of a few hundred FMAs (n = 8), where the divisions of `step_by`
@@ -419,32 +393,48 @@ unsafe fn direct_block<T: Element>(
             } else {
                 kern.direct[(rows - 1) >> lane_shift][cols - 1]
             };
-            // SAFETY: (ir, 0), (0, jr) and (ir, jr) are inside A, B and C; the tile
-            // covers rows ir..ir+rows < m and columns jr..jr+cols < n, and the kernel
-            // (mv = ceil(rows/lanes), N = cols) reads and writes only those.
-            unsafe {
-                let tile = Tile {
-                    k,
-                    a: a.at(ir, 0),
-                    a_ks: a.cs,
-                    b: b.at(0, jr),
-                    rsb: b.rs,
-                    csb: b.cs,
-                    c: c.at(ir, jr),
-                    rsc: c.rs,
-                    csc: c.cs,
-                    m: rows,
-                    n: cols,
-                    alpha,
-                    beta,
-                    prefetch_c: false,
-                    a_pack: std::ptr::null_mut(),
-                };
-                f(&tile);
-            }
+            // SAFETY: the tile covers rows ir..ir+rows < m and columns jr..jr+cols < n,
+            // and the kernel (mv = ceil(rows/lanes), N = cols) reads and writes only those.
+            unsafe { f(&in_place_tile(g, (ir, jr), (rows, cols))) };
             ir += rows;
         }
         jr += cols;
+    }
+}
+
+/// The tile of `rows × cols` at `(i, j)` of C reading A and B in place (the direct and
+/// tall paths). The views are read through `g`, field by field: copying them out whole
+/// made LLVM move their stride pairs as 16-byte loads of two 8-byte stores just made (a
+/// store-forwarding stall, ≈ 5% of an 8 × 8 × 8 product in profiles).
+///
+/// # Safety
+/// `(i, j)` and the `rows × cols` block from it lie inside C (so row `i` of A and column
+/// `j` of B exist).
+#[inline(always)]
+unsafe fn in_place_tile<T: Element>(
+    g: &Problem<T>,
+    (i, j): (usize, usize),
+    (rows, cols): (usize, usize),
+) -> Tile<T> {
+    // SAFETY: (i, 0), (0, j) and (i, j) are inside A, B and C per the contract.
+    unsafe {
+        Tile {
+            k: g.k,
+            a: g.a.at(i, 0),
+            a_ks: g.a.cs,
+            b: g.b.at(0, j),
+            rsb: g.b.rs,
+            csb: g.b.cs,
+            c: g.c.at(i, j),
+            rsc: g.c.rs,
+            csc: g.c.cs,
+            m: rows,
+            n: cols,
+            alpha: g.alpha,
+            beta: g.beta,
+            prefetch_c: false,
+            a_pack: std::ptr::null_mut(),
+        }
     }
 }
 

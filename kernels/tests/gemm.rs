@@ -353,3 +353,30 @@ fn tall_products_with_a_large_a() {
         }
     }
 }
+
+/// Column-major matrix-vector products (n = 1) whose rows outnumber the columns form's
+/// chunk of partial sums (at most 32 KiB: 8192 f32, 4096 f64 rows), with a partial last
+/// vector and a last pass narrower than eight columns (k ≢ 0 mod 8), both with A beyond
+/// twice any L2 we know of (software prefetches on) and with A small enough for none:
+/// exact on integer inputs, every kernel path, x and y contiguous and strided.
+#[test]
+fn matrix_vector_with_many_rows() {
+    if cfg!(miri) {
+        // Millions of FMAs: far too slow under Miri.
+        return;
+    }
+    let mut rng = Rng(0x5EED_0009);
+    for isa in Isa::available() {
+        let cfg = Config { isa, par: Par::Seq, ..Config::default() };
+        for layouts in [
+            [Layout::ColMajor, Layout::ColMajor, Layout::ColMajor],
+            [Layout::PaddedCols(3), Layout::Strided, Layout::Strided],
+        ] {
+            // A: 9001 × 300 f32 (10.3 MiB) and 4099 × 300 f64 (9.4 MiB); then 45 columns.
+            exact_case::<f32>(&mut rng, &cfg, (9001, 1, 300), layouts);
+            exact_case::<f64>(&mut rng, &cfg, (4099, 1, 300), layouts);
+            exact_case::<f32>(&mut rng, &cfg, (9001, 1, 45), layouts);
+            exact_case::<f64>(&mut rng, &cfg, (8197, 1, 45), layouts);
+        }
+    }
+}

@@ -6,7 +6,7 @@
 
 use super::blocking::Blocking;
 use super::dot::try_dot;
-use super::gemv::Gemv;
+use super::gemv::{COL_CHUNK_MAX_BYTES, Gemv};
 use super::kernel::PF_STEPS;
 use super::kernel::{Tile, TileFn};
 use super::packed::packed;
@@ -236,6 +236,13 @@ unsafe fn gemv<T: Element>(
         // SAFETY: the copy is a valid column-major A; the rest per the contract.
         return unsafe { gemv(kern, par, m, k, alpha, a, x, incx, beta, y, incy) };
     };
+    // The columns form's chunk of partial sums: two thirds of L1d (the rest holds the runs
+    // of A in flight), at most its buffer; A beyond twice the L2 comes from the L3 or
+    // memory, where prefetching its runs pays (see `gemv_cols`).
+    let caches = CacheSizes::detected();
+    let chunk_bytes = (caches.l1d * 2 / 3).clamp(4 << 10, COL_CHUNK_MAX_BYTES);
+    let chunk = (chunk_bytes / size_of::<T>()) / kern.lanes * kern.lanes;
+    let prefetch = m.saturating_mul(k).saturating_mul(size_of::<T>()) > 2 * caches.l2;
     let (xs, ys) = (SendPtr(x.cast_mut()), SendPtr(y));
     run_grid(t, 1, |ti, _| {
         let (i0, i1) = part(m, kern.lanes, t, ti);
@@ -255,6 +262,8 @@ unsafe fn gemv<T: Element>(
             incy,
             alpha,
             beta,
+            chunk,
+            prefetch,
         };
         // SAFETY: kernel chosen to match A's unit stride (and x contiguous for rows form);
         // threads own disjoint row ranges of y.

@@ -354,13 +354,14 @@ fn tall_products_with_a_large_a() {
     }
 }
 
-/// Column-major matrix-vector products (n = 1) whose rows outnumber the columns form's
-/// chunk of partial sums (at most 32 KiB: 8192 f32, 4096 f64 rows), with a partial last
-/// vector and a last pass narrower than eight columns (k ≢ 0 mod 8), both with A beyond
-/// twice any L2 we know of (software prefetches on) and with A small enough for none:
-/// exact on integer inputs, every kernel path, x and y contiguous and strided.
+/// Column-major products with one or two columns (matrix-vector, and the tall path's
+/// streamed form) whose rows outnumber the columns form's chunk of partial sums (at most
+/// 32 KiB split between the columns: 8192 / 4096 f32 rows, 4096 / 2048 f64 rows), with a
+/// partial last vector and a last pass narrower than eight columns (k ≢ 0 mod 8), both
+/// with A beyond twice any L2 we know of (software prefetches on) and with A small enough
+/// for none: exact on integer inputs, every kernel path, B and C contiguous and strided.
 #[test]
-fn matrix_vector_with_many_rows() {
+fn column_streams_with_many_rows() {
     if cfg!(miri) {
         // Millions of FMAs: far too slow under Miri.
         return;
@@ -372,11 +373,13 @@ fn matrix_vector_with_many_rows() {
             [Layout::ColMajor, Layout::ColMajor, Layout::ColMajor],
             [Layout::PaddedCols(3), Layout::Strided, Layout::Strided],
         ] {
-            // A: 9001 × 300 f32 (10.3 MiB) and 4099 × 300 f64 (9.4 MiB); then 45 columns.
-            exact_case::<f32>(&mut rng, &cfg, (9001, 1, 300), layouts);
-            exact_case::<f64>(&mut rng, &cfg, (4099, 1, 300), layouts);
-            exact_case::<f32>(&mut rng, &cfg, (9001, 1, 45), layouts);
-            exact_case::<f64>(&mut rng, &cfg, (8197, 1, 45), layouts);
+            for n in [1, 2] {
+                // A: 9001 × 300 f32 (10.3 MiB) and 4099 × 300 f64 (9.4 MiB); then 45 columns.
+                exact_case::<f32>(&mut rng, &cfg, (9001, n, 300), layouts);
+                exact_case::<f64>(&mut rng, &cfg, (4099, n, 300), layouts);
+                exact_case::<f32>(&mut rng, &cfg, (9001, n, 45), layouts);
+                exact_case::<f64>(&mut rng, &cfg, (8197, n, 45), layouts);
+            }
         }
     }
 }

@@ -9,10 +9,11 @@ use kernels::{Config, Element, Isa, Par, Path};
 /// Shapes large enough that the work gate grants all 7 threads (≥ 2²¹ multiply-adds, or
 /// 2¹⁷ matrix elements for matrix-vector, per thread), on every algorithm: direct
 /// (260·250·240 ≈ 15.6 M ≥ 7·2²¹ ≈ 14.7 M), packed (301·297·250 ≈ 22.3 M > 256³), wide and
-/// tall matrix-vector (more rows than one chunk of the columns form's partial sums on
-/// one thread, fewer on several), and the shallow path (2000·1000·8 = 16 M).
-const SHAPES: [(usize, usize, usize); 5] =
-    [(260, 250, 240), (301, 297, 250), (1, 3000, 900), (9001, 1, 300), (2000, 1000, 8)];
+/// tall matrix-vector and the two-column streamed tall path (more rows than one chunk of
+/// the columns form's partial sums on one thread, fewer on several), and the shallow path
+/// (2000·1000·8 = 16 M).
+const SHAPES: [(usize, usize, usize); 6] =
+    [(260, 250, 240), (301, 297, 250), (1, 3000, 900), (9001, 1, 300), (6000, 2, 300), (2000, 1000, 8)];
 
 fn run<T: Element>(cfg: &Config, (m, n, k): (usize, usize, usize), seed: u64) -> Vec<T> {
     let mut rng = Rng(seed);

@@ -214,15 +214,18 @@ unsafe fn gemv<T: Element>(
 ) {
     let t = threads_for(par, fmas(m, 1, k), MIN_GEMV_ELEMS_PER_THREAD);
     let contiguous_x;
-    let (f, x, incx) = if a.rs == 1 {
-        (kern.gemv_cols, x, incx)
+    let (x, incx) = if a.rs == 1 {
+        let x = Strided { ptr: x, rs: incx, cs: 0 };
+        let y = StridedMut { ptr: y, rs: incy, cs: 0 };
+        // SAFETY: the caller's contract, as a product with one column.
+        return unsafe { cols_form(kern, par, (m, 1, k), alpha, a, x, beta, y) };
     } else if a.cs == 1 {
         if incx == 1 {
-            (kern.gemv_rows, x, 1)
+            (x, 1)
         } else {
             // SAFETY: x has k elements at stride incx.
             contiguous_x = (0..k).map(|p| unsafe { *x.offset(p as isize * incx) }).collect::<Vec<_>>();
-            (kern.gemv_rows, contiguous_x.as_ptr(), 1)
+            (contiguous_x.as_ptr(), 1)
         }
     } else {
         // Neither stride is unit: copy A column-major (one strided pass, the same reads
@@ -236,13 +239,6 @@ unsafe fn gemv<T: Element>(
         // SAFETY: the copy is a valid column-major A; the rest per the contract.
         return unsafe { gemv(kern, par, m, k, alpha, a, x, incx, beta, y, incy) };
     };
-    // The columns form's chunk of partial sums: two thirds of L1d (the rest holds the runs
-    // of A in flight), at most its buffer; A beyond twice the L2 comes from the L3 or
-    // memory, where prefetching its runs pays (see `gemv_cols`).
-    let caches = CacheSizes::detected();
-    let chunk_bytes = (caches.l1d * 2 / 3).clamp(4 << 10, COL_CHUNK_MAX_BYTES);
-    let chunk = (chunk_bytes / size_of::<T>()) / kern.lanes * kern.lanes;
-    let prefetch = m.saturating_mul(k).saturating_mul(size_of::<T>()) > 2 * caches.l2;
     let (xs, ys) = (SendPtr(x.cast_mut()), SendPtr(y));
     run_grid(t, 1, |ti, _| {
         let (i0, i1) = part(m, kern.lanes, t, ti);
@@ -262,12 +258,69 @@ unsafe fn gemv<T: Element>(
             incy,
             alpha,
             beta,
+            n: 1,
+            xcs: 0,
+            ycs: 0,
+            chunk: 0,
+            prefetch: false,
+        };
+        // SAFETY: the rows form matches A's unit column stride and contiguous x; threads
+        // own disjoint row ranges of y.
+        unsafe { (kern.gemv_rows)(&g) };
+    });
+}
+
+/// The columns form (`gemv_cols`): `C ← α·A·B + β·C` for `n ≤ 6` columns of B and C, A
+/// read in address order (see `gemv.rs`); threads split the rows.
+///
+/// # Safety
+/// As for [`gemm`], plus `a.rs == 1` and `1 ≤ n ≤ 6`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn cols_form<T: Element>(
+    kern: &Kernels<T>,
+    par: Par,
+    (m, n, k): (usize, usize, usize),
+    alpha: T,
+    a: Strided<T>,
+    b: Strided<T>,
+    beta: T,
+    c: StridedMut<T>,
+) {
+    let t = threads_for(par, fmas(m, 1, k), MIN_GEMV_ELEMS_PER_THREAD);
+    // The chunk of partial sums: two thirds of L1d (the rest holds the runs of A in
+    // flight), at most the buffer, split between the columns; A beyond twice the L2
+    // comes from the L3 or memory, where prefetching its runs pays (see `gemv_cols`).
+    let caches = CacheSizes::detected();
+    let chunk_bytes = (caches.l1d * 2 / 3).clamp(4 << 10, COL_CHUNK_MAX_BYTES);
+    let chunk = (chunk_bytes / n / size_of::<T>()) / kern.lanes * kern.lanes;
+    let prefetch = m.saturating_mul(k).saturating_mul(size_of::<T>()) > 2 * caches.l2;
+    let x = SendPtr(b.ptr.cast_mut());
+    run_grid(t, 1, |ti, _| {
+        let (i0, i1) = part(m, kern.lanes, t, ti);
+        if i0 == i1 {
+            return;
+        }
+        let g = Gemv {
+            m: i1 - i0,
+            k,
+            // SAFETY: row i0 < m is inside A and C.
+            a: Strided { ptr: unsafe { a.at(i0, 0) }, ..a },
+            x: x.get(),
+            incx: b.rs,
+            // SAFETY: as above.
+            y: unsafe { c.at(i0, 0) },
+            incy: c.rs,
+            alpha,
+            beta,
+            n,
+            xcs: b.cs,
+            ycs: c.cs,
             chunk,
             prefetch,
         };
-        // SAFETY: kernel chosen to match A's unit stride (and x contiguous for rows form);
-        // threads own disjoint row ranges of y.
-        unsafe { f(&g) };
+        // SAFETY: A's rows are unit stride; the chunk of `n` columns fits the kernel's
+        // buffer; threads own disjoint row ranges of C.
+        unsafe { kern.gemv_cols[n - 1](&g) };
     });
 }
 
@@ -287,6 +340,16 @@ impl<T> SendPtr<T> {
 
 /// Widest C handled by the tall path (the tall tile table's extent).
 const TALL_MAX_N: usize = 6;
+/// Widest C for which the tall path streams A in address order (the columns form of
+/// `gemv.rs`) instead of running tall tiles, once A outgrows four L1d's. With two
+/// columns a tile's k-step is too short to hide a new page per column; from three the
+/// tiles' register accumulators win back what the form's partial-sum traffic costs.
+/// Measured on Zen 5 (ours / faer, one process, median of 7 rounds, tiles → form): n = 2
+/// at m × k = 512 × 512, 2304 × 1024, 4608 × 768: f32 0.96 / 0.75 / 0.65 → 1.12 / 0.77 /
+/// 0.93 ×, f64 0.80 / 0.85 / 0.67 → 1.35 / 1.20 / 1.30 ×; 200 × 300 f32 0.92 → 0.98, f64
+/// 0.98 → 1.07 ×; but 64 × 64 f64 (A in L1) 0.96 → 0.59 ×. At n = 3 the form won for f64
+/// (2304 × 1024 0.81 → 0.89 ×) and lost for f32 (1.10 → 0.84 ×).
+const STREAM_MAX_N: usize = 2;
 
 /// The tall path, for few columns (n ≤ 6) and a column-contiguous A: direct tiles of
 /// `tall_mv` vectors of rows down A, each reading its rows over the whole depth once.
@@ -303,12 +366,17 @@ const TALL_MAX_N: usize = 6;
 /// As for [`gemm`], plus `a.rs == 1` and `n <= TALL_MAX_N`.
 unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
     let Problem { m, n, k, .. } = g;
+    let a_bytes = m.saturating_mul(k).saturating_mul(size_of::<T>());
+    if n <= STREAM_MAX_N && a_bytes > 4 * CacheSizes::detected().l1d {
+        let Problem { alpha, a, b, beta, c, .. } = g;
+        // SAFETY: the caller's contract; `a.rs == 1`.
+        return unsafe { cols_form(kern, par, (m, n, k), alpha, a, b, beta, c) };
+    }
     let rows_per = kern.tall_mv * kern.lanes;
     let t = threads_for(par, fmas(m, n, k), min_fmas_per_thread(kern));
     // An A beyond twice the L2 comes from the L3 or memory, one page per k-step: the tiles
     // then prefetch its rows PF_STEPS steps ahead. (Smaller, it is in L2, and the extra
     // instructions cost: see the measurements above.)
-    let a_bytes = m.saturating_mul(k).saturating_mul(size_of::<T>());
     let prefetch = k > PF_STEPS as usize && a_bytes > 2 * CacheSizes::detected().l2;
     run_grid(t, 1, |ti, _| {
         let (i0, i1) = part(m, rows_per, t, ti);

@@ -1,9 +1,12 @@
-//! Matrix-vector products: the `m = 1` and `n = 1` shapes of GEMM.
+//! Matrix-vector products (the `m = 1` and `n = 1` shapes of GEMM), and products with a
+//! few columns read the same way.
 //!
-//! `y ← α·A·x + β·y` with A `m × k`. Packing would only add traffic to a product that
-//! reads each element of A once, so these kernels stream A in place:
-//! - **columns** (`rsa = 1`): `y[rows] += A[rows, p]·x[p]`, a block of rows held in
-//!   registers across the whole k loop (axpy form);
+//! `y ← α·A·x + β·y` with A `m × k` (x and y `N ≤ 6` columns in the columns form).
+//! Packing would only add traffic to a product that reads each element of A once (or
+//! uses it for at most a few columns), so these kernels stream A in place:
+//! - **columns** (`rsa = 1`): chunks of rows whose partial sums sit in an L1-sized stack
+//!   buffer, a few columns of A added per pass, each column's rows of the chunk one
+//!   contiguous run (A read in address order; see [`gemv_cols`]);
 //! - **rows** (`csa = 1`): `y[i] = A[i, :]·x`, four rows at a time, two vector
 //!   accumulators per row (dot form), `x` contiguous.
 //!
@@ -34,6 +37,12 @@ pub(crate) struct Gemv<T> {
     pub alpha: T,
     /// Scale of y; exactly zero means y is written without being read.
     pub beta: T,
+    /// Columns form: columns of x and y (`N` of [`gemv_cols`]; 1 for matrix-vector).
+    pub n: usize,
+    /// Columns form: distance between x's columns (unused when `n == 1`).
+    pub xcs: isize,
+    /// Columns form: distance between y's columns (unused when `n == 1`).
+    pub ycs: isize,
     /// Columns form: rows per chunk of partial sums (see [`gemv_cols`]).
     pub chunk: usize,
     /// Columns form: prefetch A's runs ahead (A is beyond the L2).
@@ -75,9 +84,9 @@ unsafe fn finish<S: Simd>(p: *mut S::T, dot: S::T, alpha: S::T, beta: S::T) {
 
 /// Columns form: requires `a.rs == 1`.
 ///
-/// Rows go in chunks of `g.chunk` whose partial sums live in a stack buffer (in L1); each
-/// pass over a chunk adds [`COL_PASS`] columns of A, each column's rows of the chunk read
-/// as one contiguous run. A is so read in address order, a few long runs at a time, which
+/// `N` columns of x and y. Rows go in chunks of `g.chunk` whose partial sums (`N` columns)
+/// live in a stack buffer (in L1); each pass over a chunk adds [`col_pass`]`(N)` columns
+/// of A, each column's rows of the chunk read as one contiguous run. A is so read in address order, a few long runs at a time, which
 /// the hardware prefetchers follow (with `g.prefetch`, software prefetches run
 /// [`COL_PREFETCH_BYTES`] ahead in each run as well). Blocks of rows held in registers
 /// over the whole depth instead read a few lines of each column in turn: a new page every
@@ -88,95 +97,137 @@ unsafe fn finish<S: Simd>(p: *mut S::T, dot: S::T, alpha: S::T, beta: S::T) {
 ///
 /// # Safety
 /// S's instruction set is enabled; A, x and y are valid for the given sizes and strides;
-/// y does not overlap A or x; `0 < g.chunk ≤ COL_CHUNK_MAX_BYTES / size_of::<S::T>()` and
-/// is a multiple of `S::LANES`.
+/// y does not overlap A or x; `g.n == N`; `0 < N·g.chunk ≤ COL_CHUNK_MAX_BYTES /
+/// size_of::<S::T>()` and `g.chunk` is a multiple of `S::LANES`.
 #[inline(always)]
-pub(crate) unsafe fn gemv_cols<S: Simd>(g: &Gemv<S::T>) {
+pub(crate) unsafe fn gemv_cols<S: Simd, const N: usize>(g: &Gemv<S::T>) {
     let lanes = S::LANES;
-    debug_assert_eq!(g.a.rs, 1);
-    debug_assert!(g.chunk > 0 && g.chunk % lanes == 0 && g.chunk * size_of::<S::T>() <= COL_CHUNK_MAX_BYTES);
+    let pass = col_pass(N);
+    debug_assert!(g.a.rs == 1 && g.n == N);
+    debug_assert!(
+        g.chunk > 0 && g.chunk % lanes == 0 && N * g.chunk * size_of::<S::T>() <= COL_CHUNK_MAX_BYTES
+    );
     let mut buf = [std::mem::MaybeUninit::<Line>::uninit(); COL_CHUNK_MAX_BYTES / 64];
     let sums = buf.as_mut_ptr().cast::<S::T>();
     let ahead = if g.prefetch { COL_PREFETCH_BYTES / size_of::<S::T>() } else { 0 };
     let mut i0 = 0;
     // SAFETY: every A read is `A(i, p)` with `i < m`, `p < k`: full vectors below the
     // chunk's last whole vector, a masked load for a partial last one; prefetches may
-    // name any address; the partial sums are whole vectors at offsets below `g.chunk`
-    // (inside the buffer, written before they are read); every y access is `y[i]`, i < m.
+    // name any address; the partial sums are whole vectors at offsets below `N·g.chunk`
+    // (inside the buffer, written before they are read); every x and y access is
+    // `x[p, j]` or `y[i, j]`, `p < k`, `i < m`, `j < N`.
     unsafe {
         while i0 < g.m {
             let rows = (g.m - i0).min(g.chunk);
             let nv = rows.div_ceil(lanes);
             let whole = rows / lanes;
-            for v in 0..nv {
-                S::store(sums.add(v * lanes), S::zero());
+            for j in 0..N {
+                for v in 0..nv {
+                    S::store(sums.add(j * g.chunk + v * lanes), S::zero());
+                }
             }
             let mut p = 0;
             while p < g.k {
-                let cols = (g.k - p).min(COL_PASS);
-                let mut xv = [S::zero(); COL_PASS];
+                let cols = (g.k - p).min(pass);
+                let mut xv = [[S::zero(); N]; COL_PASS];
                 let mut col = [g.a.ptr; COL_PASS];
                 for c in 0..cols {
-                    xv[c] = S::splat(*g.x.offset((p + c) as isize * g.incx));
+                    for (j, x) in xv[c].iter_mut().enumerate() {
+                        *x = S::splat(*g.x.offset((p + c) as isize * g.incx + j as isize * g.xcs));
+                    }
                     col[c] = g.a.at(i0, p + c);
                 }
                 // The full pass, with and without prefetches, then a last narrower pass
                 // (one loop each: the column count and the prefetch test stay out of it).
-                if cols == COL_PASS && ahead > 0 {
-                    add_columns::<S, true>(sums, &col, &xv, COL_PASS, whole, ahead);
-                } else if cols == COL_PASS {
-                    add_columns::<S, false>(sums, &col, &xv, COL_PASS, whole, 0);
+                let run = Run { sums, chunk: g.chunk, col: &col, xv: &xv, whole, ahead };
+                if cols == pass && ahead > 0 {
+                    add_columns::<S, N, true>(&run, pass);
+                } else if cols == pass {
+                    add_columns::<S, N, false>(&run, pass);
                 } else {
-                    add_columns::<S, false>(sums, &col, &xv, cols, whole, 0);
+                    add_columns::<S, N, false>(&run, cols);
                 }
                 if whole < nv {
                     let last = S::mask(rows - whole * lanes);
-                    let s = sums.add(whole * lanes);
-                    let mut acc = S::load(s);
-                    for c in 0..cols {
-                        acc = S::fma(S::load_masked(col[c].add(whole * lanes), last), xv[c], acc);
+                    let mut acc = [S::zero(); N];
+                    for (j, acc) in acc.iter_mut().enumerate() {
+                        *acc = S::load(sums.add(j * g.chunk + whole * lanes));
                     }
-                    S::store(s, acc);
+                    for c in 0..cols {
+                        let a = S::load_masked(col[c].add(whole * lanes), last);
+                        for (acc, &x) in acc.iter_mut().zip(&xv[c]) {
+                            *acc = S::fma(a, x, *acc);
+                        }
+                    }
+                    for (j, &acc) in acc.iter().enumerate() {
+                        S::store(sums.add(j * g.chunk + whole * lanes), acc);
+                    }
                 }
                 p += cols;
             }
-            for i in 0..rows {
-                finish::<S>(g.y.offset((i0 + i) as isize * g.incy), *sums.add(i), g.alpha, g.beta);
+            for j in 0..N {
+                let y = g.y.offset(j as isize * g.ycs);
+                for i in 0..rows {
+                    finish::<S>(
+                        y.offset((i0 + i) as isize * g.incy),
+                        *sums.add(j * g.chunk + i),
+                        g.alpha,
+                        g.beta,
+                    );
+                }
             }
             i0 += rows;
         }
     }
 }
 
-/// Adds `cols` columns of A times their x values (`col[c]` and `xv[c]`) to the first
-/// `whole` vectors of partial sums at `sums`, each sum in column order; with `PF`, each
-/// run is prefetched `ahead` elements on.
-///
-/// # Safety
-/// S's instruction set is enabled; `sums` holds `whole` vectors; each `col[c]`, `c <
-/// cols ≤ COL_PASS`, starts `whole` readable vectors.
-#[inline(always)]
-unsafe fn add_columns<S: Simd, const PF: bool>(
+/// Columns of A per pass of the columns form for `n` columns of x: eight for one or two,
+/// four beyond (the x values of a pass stay in registers).
+pub(crate) const fn col_pass(n: usize) -> usize {
+    if n <= 2 { COL_PASS } else { COL_PASS / 2 }
+}
+
+/// One pass of the columns form over a chunk: the partial sums (`N` columns of `chunk`
+/// rows), the pass's columns of A and their x values, the chunk's whole vectors, and how
+/// far ahead to prefetch.
+struct Run<'a, S: Simd, const N: usize> {
     sums: *mut S::T,
-    col: &[*const S::T; COL_PASS],
-    xv: &[S::V; COL_PASS],
-    cols: usize,
+    chunk: usize,
+    col: &'a [*const S::T; COL_PASS],
+    xv: &'a [[S::V; N]; COL_PASS],
     whole: usize,
     ahead: usize,
-) {
+}
+
+/// Adds `cols` columns of A times their x values to the first `whole` vectors of each
+/// column of partial sums, each sum in column order; with `PF`, each run of A is
+/// prefetched `ahead` elements on.
+///
+/// # Safety
+/// S's instruction set is enabled; the sums hold `whole` vectors in each of `N` columns;
+/// each `col[c]`, `c < cols ≤ COL_PASS`, starts `whole` readable vectors.
+#[inline(always)]
+unsafe fn add_columns<S: Simd, const N: usize, const PF: bool>(r: &Run<'_, S, N>, cols: usize) {
     let lanes = S::LANES;
     // SAFETY: per the contract; prefetches may name any address.
     unsafe {
-        for v in 0..whole {
-            let s = sums.add(v * lanes);
-            let mut acc = S::load(s);
+        for v in 0..r.whole {
+            let mut acc = [S::zero(); N];
+            for (j, acc) in acc.iter_mut().enumerate() {
+                *acc = S::load(r.sums.add(j * r.chunk + v * lanes));
+            }
             for c in 0..cols {
                 if PF {
-                    S::prefetch(col[c].wrapping_add(v * lanes + ahead));
+                    S::prefetch(r.col[c].wrapping_add(v * lanes + r.ahead));
                 }
-                acc = S::fma(S::load(col[c].add(v * lanes)), xv[c], acc);
+                let a = S::load(r.col[c].add(v * lanes));
+                for (acc, &x) in acc.iter_mut().zip(&r.xv[c]) {
+                    *acc = S::fma(a, x, *acc);
+                }
             }
-            S::store(s, acc);
+            for (j, &acc) in acc.iter().enumerate() {
+                S::store(r.sums.add(j * r.chunk + v * lanes), acc);
+            }
         }
     }
 }

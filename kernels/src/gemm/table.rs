@@ -62,8 +62,8 @@ pub(crate) struct Kernels<T: 'static> {
     pub tall_mv: usize,
     /// Dot-product tiles for skinny products, indexed `[S - 1]`.
     pub dot: &'static [DotFn<T>],
-    /// Matrix-vector, columns form (`rsa = 1`).
-    pub gemv_cols: GemvFn<T>,
+    /// Columns form (`rsa = 1`) of 1 (matrix-vector) to 6 columns, indexed `[n - 1]`.
+    pub gemv_cols: [GemvFn<T>; 6],
     /// Matrix-vector, rows form (`csa = 1`, contiguous x).
     pub gemv_rows: GemvFn<T>,
 }
@@ -142,7 +142,14 @@ macro_rules! kernels {
                 feature_fn!(Dot<T>, DotFn<T>, $feat, dot_tile::<$S, 5>),
                 feature_fn!(Dot<T>, DotFn<T>, $feat, dot_tile::<$S, 6>),
             ],
-            gemv_cols: feature_fn!(Gemv<T>, GemvFn<T>, $feat, gemv_cols::<$S>),
+            gemv_cols: [
+                feature_fn!(Gemv<T>, GemvFn<T>, $feat, gemv_cols::<$S, 1>),
+                feature_fn!(Gemv<T>, GemvFn<T>, $feat, gemv_cols::<$S, 2>),
+                feature_fn!(Gemv<T>, GemvFn<T>, $feat, gemv_cols::<$S, 3>),
+                feature_fn!(Gemv<T>, GemvFn<T>, $feat, gemv_cols::<$S, 4>),
+                feature_fn!(Gemv<T>, GemvFn<T>, $feat, gemv_cols::<$S, 5>),
+                feature_fn!(Gemv<T>, GemvFn<T>, $feat, gemv_cols::<$S, 6>),
+            ],
             gemv_rows: feature_fn!(Gemv<T>, GemvFn<T>, $feat, gemv_rows::<$S>),
         }
     }};

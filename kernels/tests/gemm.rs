@@ -258,6 +258,10 @@ fn skinny<T: Element>() {
             (33, 4, 100),
             (300, 6, 50),
             (517, 2, 33),
+            // The tall path's widest tiles (AVX-512: 8 vectors of rows at 3 columns, 6 at 4)
+            // and a remainder of ordinary direct tiles.
+            (300, 3, 70),
+            (260, 4, 90),
             // Deep enough that six rows of the small operand outgrow three quarters of any
             // L1d up to 64 KiB (f32: 24 B · 2100 > 48 KiB): depth passes. Sums stay exact:
             // 2100 products of magnitude ≤ 9 stay far below 2²⁴.

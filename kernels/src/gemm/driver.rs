@@ -352,10 +352,17 @@ const TALL_MAX_N: usize = 6;
 const STREAM_MAX_N: usize = 2;
 
 /// The tall path, for few columns (n ≤ 6) and a column-contiguous A: direct tiles of
-/// `tall_mv` vectors of rows down A, each reading its rows over the whole depth once.
-/// With A column-major and far between columns, every k-step of a tile lands on a new
-/// page; taller tiles touch each page for more bytes. Measured on Zen 5 at m, n, k =
-/// 2304, 6, 768 (GFLOP/s, tall vs 2-vector direct tiles): f64 96 vs 66, f32 245 vs 200.
+/// `skinny_mv[n - 1]` vectors of rows down A, each reading its rows over the whole depth
+/// once (or, for n ≤ [`STREAM_MAX_N`], the columns form). With A column-major and far
+/// between columns, every k-step of a tile lands on a new page; taller tiles touch each
+/// page for more bytes. Measured on Zen 5 at m, n, k = 2304, 6, 768 (GFLOP/s, tall vs
+/// 2-vector direct tiles): f64 96 vs 66, f32 245 vs 200. On AVX-512 the narrower the
+/// tile, the taller it goes (8 vectors up to 3 columns, 6 at 4, 4 at 5–6: what the 32
+/// registers hold); against 4 vectors at every width (Zen 5, ours / faer in one process,
+/// medians of 7 rounds; m, k = 2304, 1024, 512, 512 and 4608, 768): f32 n = 3 0.74 /
+/// 0.97 / – → 0.92 / 1.00 / 0.93 ×, n = 4 1.24 / 0.96 / 0.58 → 1.03 / 0.96 / 1.20 ×
+/// (GFLOP/s 186 / 211 / 118 → 225 / 215 / 203, faer moving); f64 n = 3 0.67 / 0.62 / – →
+/// 0.80 / 1.10 / 0.83 ×, n = 4 0.83 / 0.76 / 0.64 → 1.07 / 0.91 / 1.02 ×.
 /// Prefetching A 8 k-steps ahead (Zen 4, one process, medians of 9 rounds against faer,
 /// 2026-11-29), at 2304 × 6 × 768 with A in the caches from the previous call: f64 0.71 →
 /// 1.47 ×, f32 1.08 → 1.67 × (16 and 8 steps alike, 32 worse); with A flushed to memory
@@ -372,7 +379,7 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
         // SAFETY: the caller's contract; `a.rs == 1`.
         return unsafe { cols_form(kern, par, (m, n, k), alpha, a, b, beta, c) };
     }
-    let rows_per = kern.tall_mv * kern.lanes;
+    let rows_per = kern.skinny_mv[n - 1] * kern.lanes;
     let t = threads_for(par, fmas(m, n, k), min_fmas_per_thread(kern));
     // An A beyond twice the L2 comes from the L3 or memory, one page per k-step: the tiles
     // then prefetch its rows PF_STEPS steps ahead. (Smaller, it is in L2, and the extra
@@ -382,7 +389,8 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
         let (i0, i1) = part(m, rows_per, t, ti);
         let mut ir = i0;
         while ir < i1 {
-            let (f, rows) = tall_or_direct(kern, if prefetch { kern.tall_pf } else { kern.tall }, i1 - ir, n);
+            let tiles = if prefetch { kern.skinny_pf } else { kern.skinny };
+            let (f, rows) = tall_or_direct(kern, (tiles, rows_per), i1 - ir, n);
             // SAFETY: rows ir..ir+rows < m of A and C and all n ≤ 6 columns of B and C are
             // inside the operands; threads own disjoint row ranges of C.
             unsafe { f(&in_place_tile(&g, (ir, 0), (rows, n))) };
@@ -394,14 +402,14 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
 /// The tile for the next rows of a walk down `left ≥ 1` remaining rows and `cols ≤ 6`
 /// columns, and how many rows it covers: a whole tall tile, then the remainder in ordinary
 /// direct tiles (at most MR rows each), so every tile's last vector is its only partial one.
-/// `tall` is the row of tall tiles to take them from (`kern.tall` or a variant of it).
+/// `tall` is the row of tall tiles to take them from (`kern.tall`, `kern.skinny` or a
+/// variant) with the rows each covers.
 pub(super) fn tall_or_direct<T>(
     kern: &Kernels<T>,
-    tall: &[TileFn<T>],
+    (tall, rows_per): (&[TileFn<T>], usize),
     left: usize,
     cols: usize,
 ) -> (TileFn<T>, usize) {
-    let rows_per = kern.tall_mv * kern.lanes;
     if left >= rows_per {
         (tall[cols - 1], rows_per)
     } else {

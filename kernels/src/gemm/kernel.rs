@@ -18,8 +18,9 @@ use crate::Element;
 use crate::simd::Simd;
 use crate::simd::math::Math;
 
-/// Largest `MV · LANES` over all kernels (AVX-512 f32 tall tiles: 4 × 16).
-pub(crate) const MAX_TILE_ROWS: usize = 64;
+/// Largest `MV · LANES` over all kernels (the AVX-512 f32 tall path's tiles: 8 × 16);
+/// checked at compile time for every tile instantiated.
+pub(crate) const MAX_TILE_ROWS: usize = 128;
 
 /// Everything one tile needs. Pointers are element pointers; strides are in elements.
 ///
@@ -200,6 +201,7 @@ unsafe fn store<S: Math, const MV: usize, const N: usize, const NT: bool>(
     t: &Tile<S::T>,
 ) {
     let lanes = S::LANES;
+    const { assert!(MV * S::LANES <= MAX_TILE_ROWS, "a tile taller than MAX_TILE_ROWS") };
     let beta_zero = t.beta == S::T::ZERO;
     // SAFETY: per this function's contract; rows at or past `t.m` and columns at or past
     // `t.n` are never touched (masked stores at the row edge, loop bounds at the column edge).

@@ -102,7 +102,7 @@ unsafe fn shallow_with<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>, n
                 let cols = STRIP.min(j1 - jr);
                 if i0 == h && h > 0 {
                     // The peeled rows, reading A in place (a.rs = 1).
-                    let (f, _) = tall_or_direct(kern, kern.tall, h, cols);
+                    let (f, _) = tall_or_direct(kern, (kern.tall, rp), h, cols);
                     // SAFETY: rows 0..h ≤ m of A (in place, unit row stride, k columns at
                     // a.cs), and columns jr..jr+cols ≤ n of B and C are inside the operands;
                     // threads own disjoint strips.
@@ -112,7 +112,7 @@ unsafe fn shallow_with<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>, n
                 // all over the packed panels (panel ir / rp, row ir % rp within it).
                 let mut ir = 0;
                 while ir < mc {
-                    let (f, rows) = tall_or_direct(kern, tall, mc - ir, cols);
+                    let (f, rows) = tall_or_direct(kern, (tall, rp), mc - ir, cols);
                     let a_tile = packed.get().wrapping_add(ir / rp * rp * k + ir % rp).cast_const();
                     // SAFETY: packed panel ir / rp holds rows i0 + ir - ir % rp onwards of A
                     // (zero-padded) over k steps of rp elements; rows i0+ir..i0+ir+rows ≤ m

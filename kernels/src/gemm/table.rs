@@ -51,15 +51,21 @@ pub(crate) struct Kernels<T: 'static> {
     /// `[0]` for a k-major packed B, `[1]` for a column-panel B.
     pub pack_a: [TileFn<T>; 2],
     /// Tall direct tiles (`tall_mv` vectors of rows, `N = 1..=6` columns), indexed `[n - 1]`,
-    /// for products with few columns: more rows per k-step means fewer pages touched
-    /// per byte of a column-major A (see `driver::tall`).
+    /// for the shallow path's packed panels (see `shallow.rs`).
     pub tall: &'static [TileFn<T>],
     /// The tall tiles storing C non-temporally when β = 0 (see `shallow.rs`).
     pub tall_nt: &'static [TileFn<T>],
-    /// The tall tiles prefetching A's rows ahead in k (the tall path's in-place A).
-    pub tall_pf: &'static [TileFn<T>],
     /// Vectors of rows in a tall tile.
     pub tall_mv: usize,
+    /// The tall path's tiles for `N = 1..=6` columns, indexed `[n - 1]`, each of
+    /// `skinny_mv[n - 1]` vectors of rows: as many as the registers hold beside the
+    /// accumulators, since more rows per k-step means fewer pages touched per byte of a
+    /// column-major A (see `driver::tall`).
+    pub skinny: &'static [TileFn<T>],
+    /// The tall path's tiles prefetching A's rows ahead in k (an A beyond the L2).
+    pub skinny_pf: &'static [TileFn<T>],
+    /// Vectors of rows in each of the tall path's tiles.
+    pub skinny_mv: [usize; 6],
     /// Dot-product tiles for skinny products, indexed `[S - 1]`.
     pub dot: &'static [DotFn<T>],
     /// Columns form (`rsa = 1`) of 1 (matrix-vector) to 6 columns, indexed `[n - 1]`.
@@ -113,10 +119,12 @@ macro_rules! tile_row {
 macro_rules! kernels {
     ($S:ty, $feat:tt, mv = [$($mv:literal),+], packed_mv = $pmv:literal, nr = $nr:literal,
      ns = $ns:tt, tall_mv = $tmv:literal) => {
-        kernels!($S, $feat, mv = [$($mv),+], packed_mv = $pmv, nr = $nr, ns = $ns, tall_mv = $tmv, half = &[])
+        kernels!($S, $feat, mv = [$($mv),+], packed_mv = $pmv, nr = $nr, ns = $ns, tall_mv = $tmv,
+            skinny = [($tmv, 1), ($tmv, 2), ($tmv, 3), ($tmv, 4), ($tmv, 5), ($tmv, 6)], half = &[])
     };
     ($S:ty, $feat:tt, mv = [$($mv:literal),+], packed_mv = $pmv:literal, nr = $nr:literal,
-     ns = $ns:tt, tall_mv = $tmv:literal, half = $half:expr) => {{
+     ns = $ns:tt, tall_mv = $tmv:literal, skinny = [$(($smv:literal, $sn:literal)),+],
+     half = $half:expr) => {{
         type T = <$S as Simd>::T;
         const LANES: usize = <$S as Simd>::LANES;
         Kernels::<T> {
@@ -132,8 +140,10 @@ macro_rules! kernels {
             ],
             tall: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = false, pf = false),
             tall_nt: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = true, pf = false),
-            tall_pf: tile_row!($S, $feat, $tmv, [1, 2, 3, 4, 5, 6], nt = false, pf = true),
             tall_mv: $tmv,
+            skinny: &[$(tile_fn!($S, $feat, $smv, $sn, false, false, false)),+],
+            skinny_pf: &[$(tile_fn!($S, $feat, $smv, $sn, false, false, true)),+],
+            skinny_mv: [$($smv),+],
             dot: &[
                 feature_fn!(Dot<T>, DotFn<T>, $feat, dot_tile::<$S, 1>),
                 feature_fn!(Dot<T>, DotFn<T>, $feat, dot_tile::<$S, 2>),
@@ -191,6 +201,7 @@ mod x86 {
         nr = 8,
         ns = [1, 2, 3, 4, 5, 6, 7, 8],
         tall_mv = 4,
+        skinny = [(8, 1), (8, 2), (8, 3), (6, 4), (4, 5), (4, 6)],
         half = tile_row!(Avx2F32, ["avx512f,avx2,fma"], 1, [1, 2, 3, 4, 5, 6, 7, 8], nt = false, pf = false)
     );
     pub(super) static AVX512_F64: Kernels<f64> = kernels!(
@@ -201,6 +212,7 @@ mod x86 {
         nr = 8,
         ns = [1, 2, 3, 4, 5, 6, 7, 8],
         tall_mv = 4,
+        skinny = [(8, 1), (8, 2), (8, 3), (6, 4), (4, 5), (4, 6)],
         half = tile_row!(Avx2F64, ["avx512f,avx2,fma"], 1, [1, 2, 3, 4, 5, 6, 7, 8], nt = false, pf = false)
     );
 }

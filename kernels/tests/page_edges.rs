@@ -65,16 +65,18 @@ fn ew_tails_across_pages_f64() {
 
 fn gemm_edges<T: Element>() {
     // A (m × k), B (k × n) and C (m × n), column-major, each ending `back` elements past a
-    // page boundary: the last column's partial vector straddles it. k = 5 takes the direct
-    // and matrix-vector paths; k = 40 (at least two vectors) the dot path for small m,
-    // whose k tail is then the partial vector.
-    let n = 3;
+    // page boundary: the last column's partial vector straddles it. With three columns of
+    // C, k = 5 takes the direct and (m = 1) row-form matrix-vector paths, k = 40 (at least
+    // two vectors) the dot path for small m, whose k tail is then the partial vector; with
+    // one, the column-form matrix-vector path (its chunk's partial last vector).
     for isa in Isa::available() {
         let cfg = Config { isa, par: Par::Seq, ..Config::default() };
-        for k in [5, 40] {
-            for m in [1, 3, 4, 7, 8, 9, 15, 17] {
-                for back in 0..=17 {
-                    gemm_edge_case::<T>(&cfg, m, n, k, back);
+        for n in [1, 3] {
+            for k in [5, 40] {
+                for m in [1, 3, 4, 7, 8, 9, 15, 17] {
+                    for back in 0..=17 {
+                        gemm_edge_case::<T>(&cfg, m, n, k, back);
+                    }
                 }
             }
         }

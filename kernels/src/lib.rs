@@ -1,6 +1,6 @@
 //! Cache-blocked, runtime-dispatched SIMD kernels for f32 and f64.
 //!
-//! - [`gemm`] (safe, on validated [`MatRef`]/[`MatMut`] views) and [`sgemm`]/[`dgemm`]
+//! - [`gemm()`] (safe, on validated [`MatRef`]/[`MatMut`] views) and [`sgemm`]/[`dgemm`]
 //!   (raw pointers, drop-in for matrixmultiply 0.3): `C ← α·A·B + β·C` with arbitrary
 //!   strides, BLAS semantics, threads from the caller's rayon pool ([`Par`]).
 //! - The instruction set is chosen at run time, once ([`Isa::selected`]): AVX-512F,

@@ -11,7 +11,7 @@
 //!   the jacobian tables (forward/reverse crossover, Hessian costs), the gradient-checking
 //!   table (`verify::check_grad` vs a plain central-difference gradient) and, against a
 //!   saved criterion baseline, a regression table; writes
-//!   `target/bench-report/report.{json,md}` and SVG plots. See [`bench`].
+//!   `target/bench-report/report.{json,md}` and SVG plots. See [`mod@bench`].
 //! - `cargo xtask verify [--cases N] [--seed S]` soaks the `verify` crate's random
 //!   expression-graph suite: `cargo test --release -p verify --test graphs` with
 //!   `VERIFY_CASES=N` (default 10 000: seconds on 2 cores once built, about a minute and a

@@ -17,7 +17,7 @@ enum Kind {
     Tanh,
     /// b(g, y) = g·y(1 − y): ∂b/∂g = y(1 − y), ∂b/∂y = g(1 − 2y).
     Sigmoid,
-    /// b(g, x) = g·[x > 0]: ∂b/∂g = [x > 0], ∂b/∂x = 0 (almost everywhere).
+    /// b(g, x) = g·\[x > 0\]: ∂b/∂g = \[x > 0\], ∂b/∂x = 0 (almost everywhere).
     Relu,
 }
 

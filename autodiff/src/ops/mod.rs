@@ -1,6 +1,6 @@
-//! The built-in ops. Each op is one type implementing [`Op`](crate::Op): its forward (a
+//! The built-in ops. Each op is one type implementing [`Op`]: its forward (a
 //! kernel call), its VJP rule and its JVP rule side by side, the derivative stated in its
-//! doc comment. The public methods on [`Tensor`](crate::Tensor) that apply them live next to
+//! doc comment. The public methods on [`Tensor`] that apply them live next to
 //! them.
 
 use std::any::Any;

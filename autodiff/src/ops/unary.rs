@@ -245,7 +245,7 @@ unary_methods! {
     /// assert_eq!(autodiff::Tensor::scalar(0.0f32).sigmoid().item(), 0.5);
     /// ```
     sigmoid => Sigmoid;
-    /// max(x, 0). Derivative [x > 0]; relu′(0) = 0.
+    /// max(x, 0). Derivative \[x > 0\]; relu′(0) = 0.
     ///
     /// ```
     /// let t = autodiff::Tensor::from_vec(vec![-1.0f32, 2.0], &[2]);

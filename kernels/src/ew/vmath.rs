@@ -33,7 +33,7 @@ where
     unsafe { S::sub(S::add(x, c::<S>(S::T::ROUND)), c::<S>(S::T::ROUND)) }
 }
 
-/// Σ coeffs[i]·zⁱ by Estrin's scheme: pairs c₂ᵢ + c₂ᵢ₊₁·z, then pairs of those with z²,
+/// Σ coeffs\[i\]·zⁱ by Estrin's scheme: pairs c₂ᵢ + c₂ᵢ₊₁·z, then pairs of those with z²,
 /// z⁴, … — a dependency chain of ⌈log₂ n⌉ FMAs instead of Horner's n − 1. The kernels are
 /// latency-bound (perf shows the pipeline waiting on the polynomial), so the shorter
 /// chain pays for the few extra multiplications.

@@ -387,3 +387,24 @@ fn column_streams_with_many_rows() {
         }
     }
 }
+
+/// Tall products of 3–6 columns whose A (25 MiB) exceeds three quarters of an L3 of up to
+/// 33 MiB (this project's hosts report 32) take the columns form, not tall tiles (A then
+/// comes from memory on every call): exact on integer inputs, every kernel path, with a
+/// partial last vector and a k tail. Hosts with a larger L3 run the tall tiles here.
+#[test]
+fn wide_columns_form_with_an_a_beyond_the_l3() {
+    if cfg!(miri) {
+        // Tens of millions of FMAs: far too slow under Miri.
+        return;
+    }
+    let mut rng = Rng(0x5EED_000A);
+    for isa in Isa::available() {
+        let cfg = Config { isa, par: Par::Seq, ..Config::default() };
+        for n in [3, 6] {
+            let col = [Layout::ColMajor, Layout::RowMajor, Layout::ColMajor];
+            exact_case::<f32>(&mut rng, &cfg, (8203, n, 801), col);
+            exact_case::<f64>(&mut rng, &cfg, (4101, n, 801), col);
+        }
+    }
+}

@@ -348,7 +348,16 @@ const TALL_MAX_N: usize = 6;
 /// at m × k = 512 × 512, 2304 × 1024, 4608 × 768: f32 0.96 / 0.75 / 0.65 → 1.12 / 0.77 /
 /// 0.93 ×, f64 0.80 / 0.85 / 0.67 → 1.35 / 1.20 / 1.30 ×; 200 × 300 f32 0.92 → 0.98, f64
 /// 0.98 → 1.07 ×; but 64 × 64 f64 (A in L1) 0.96 → 0.59 ×. At n = 3 the form won for f64
-/// (2304 × 1024 0.81 → 0.89 ×) and lost for f32 (1.10 → 0.84 ×).
+/// (2304 × 1024 0.81 → 0.89 ×) and lost for f32 (1.10 → 0.84 ×). Wider products stream
+/// too once A outgrows three quarters of the L3, so that it comes from memory on every
+/// call: there the tiles' page-per-k-step walk defeats the prefetchers, while with A in
+/// the L3 they win by far. Zen 5 (L3 32 MiB; ours / faer, one process, medians of 5
+/// rounds; tiles → form), A from 25 to 67 MiB: f32 9216 × 6 × 768 0.86 → 1.05 ×, 9216 ×
+/// 5 × 768 0.92 → 1.06 ×, 8192 × 4 × 1024 0.71 → 0.84 ×, 8192 × 3 × 768 0.98 → 1.01 ×;
+/// f64 9216 × 6 × 768 0.86 → 1.00 ×, 9216 × 5 × 768 0.91 → 1.10 ×, 8192 × 4 × 1024
+/// 0.70 → 0.98 ×, 8192 × 3 × 768 0.89 → 1.12 ×, 4608 × 3 × 1024 0.80 → 0.97 ×; at 27 MiB
+/// f64 4608 × 6 × 768 1.13 → 1.18 ×, 4608 × 4 × 768 0.99 → 0.91 ×. With A in the L3 the
+/// form loses: f32 4608 × 6 × 768 (13.5 MiB) 1.29 → 0.73 ×, 2304 × 6 × 768 1.42 → 0.87 ×.
 const STREAM_MAX_N: usize = 2;
 
 /// The tall path, for few columns (n ≤ 6) and a column-contiguous A: direct tiles of
@@ -374,7 +383,8 @@ const STREAM_MAX_N: usize = 2;
 unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
     let Problem { m, n, k, .. } = g;
     let a_bytes = m.saturating_mul(k).saturating_mul(size_of::<T>());
-    if n <= STREAM_MAX_N && a_bytes > 4 * CacheSizes::detected().l1d {
+    let caches = CacheSizes::detected();
+    if a_bytes > 4 * caches.l1d && (n <= STREAM_MAX_N || a_bytes > caches.l3 / 4 * 3) {
         let Problem { alpha, a, b, beta, c, .. } = g;
         // SAFETY: the caller's contract; `a.rs == 1`.
         return unsafe { cols_form(kern, par, (m, n, k), alpha, a, b, beta, c) };
@@ -384,7 +394,7 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
     // An A beyond twice the L2 comes from the L3 or memory, one page per k-step: the tiles
     // then prefetch its rows PF_STEPS steps ahead. (Smaller, it is in L2, and the extra
     // instructions cost: see the measurements above.)
-    let prefetch = k > PF_STEPS as usize && a_bytes > 2 * CacheSizes::detected().l2;
+    let prefetch = k > PF_STEPS as usize && a_bytes > 2 * caches.l2;
     run_grid(t, 1, |ti, _| {
         let (i0, i1) = part(m, rows_per, t, ti);
         let mut ir = i0;

@@ -284,3 +284,65 @@ pub(crate) unsafe fn gemv_rows<S: Simd>(g: &Gemv<S::T>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Isa;
+    use crate::gemm::table::kernels_for;
+
+    /// The columns form for every column count 1–6 on every instruction set, with chunks
+    /// of two vectors of rows (so several chunks and a partial last vector), a last pass
+    /// narrower than the rest (k = 11), prefetching on and off, x read at a row stride of
+    /// 2 and y written with a column stride past its rows: integer inputs, so every
+    /// partial sum is exact and the result must equal `β·y + Σ` exactly (α = 1, β = 2,
+    /// y = 1 before).
+    #[test]
+    fn columns_form_is_exact_for_every_width() {
+        for isa in Isa::available() {
+            let kern = kernels_for::<f64>(isa);
+            let (m, k) = (5 * kern.lanes + 3, 11);
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7) % 11) as f64 - 5.0).collect();
+            for n in 1..=6 {
+                // x is k × n at rows 2 apart, columns 2k + 1 apart; y is m × n, columns m + 3 apart.
+                let (xcs, ycs) = (2 * k + 1, m + 3);
+                let x: Vec<f64> = (0..n * xcs).map(|i| ((i * 5) % 13) as f64 - 6.0).collect();
+                for prefetch in [false, true] {
+                    let mut y = vec![1.0f64; n * ycs];
+                    let g = Gemv {
+                        m,
+                        k,
+                        a: Strided { ptr: a.as_ptr(), rs: 1, cs: m as isize },
+                        x: x.as_ptr(),
+                        incx: 2,
+                        y: y.as_mut_ptr(),
+                        incy: 1,
+                        alpha: 1.0,
+                        beta: 2.0,
+                        n,
+                        xcs: xcs as isize,
+                        ycs: ycs as isize,
+                        chunk: 2 * kern.lanes,
+                        prefetch,
+                    };
+                    // SAFETY: A is m × k column-major, x and y hold the strided k × n and
+                    // m × n views, y is its own allocation; the chunk (two vectors of n
+                    // ≤ 6 columns) fits the buffer; the ISA is available.
+                    unsafe { kern.gemv_cols[n - 1](&g) };
+                    for j in 0..n {
+                        for i in 0..m {
+                            let sum: f64 = (0..k).map(|p| a[i + p * m] * x[2 * p + j * xcs]).sum();
+                            assert_eq!(
+                                y[i + j * ycs],
+                                2.0 + sum,
+                                "{isa:?} n {n} prefetch {prefetch} ({i}, {j})"
+                            );
+                        }
+                        // The gap between y's columns is untouched.
+                        assert!(y[j * ycs + m..(j + 1) * ycs].iter().all(|&v| v == 1.0));
+                    }
+                }
+            }
+        }
+    }
+}

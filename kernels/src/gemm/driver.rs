@@ -362,7 +362,8 @@ const STREAM_MAX_N: usize = 2;
 
 /// The tall path, for few columns (n ≤ 6) and a column-contiguous A: direct tiles of
 /// `skinny_mv[n - 1]` vectors of rows down A, each reading its rows over the whole depth
-/// once (or, for n ≤ [`STREAM_MAX_N`], the columns form). With A column-major and far
+/// once (or the columns form: for n ≤ [`STREAM_MAX_N`] past four L1d's, and for any n
+/// once A outgrows three quarters of the L3; see there). With A column-major and far
 /// between columns, every k-step of a tile lands on a new page; taller tiles touch each
 /// page for more bytes. Measured on Zen 5 at m, n, k = 2304, 6, 768 (GFLOP/s, tall vs
 /// 2-vector direct tiles): f64 96 vs 66, f32 245 vs 200. On AVX-512 the narrower the

@@ -86,9 +86,10 @@ unsafe fn finish<S: Simd>(p: *mut S::T, dot: S::T, alpha: S::T, beta: S::T) {
 ///
 /// `N` columns of x and y. Rows go in chunks of `g.chunk` whose partial sums (`N` columns)
 /// live in a stack buffer (in L1); each pass over a chunk adds [`col_pass`]`(N)` columns
-/// of A, each column's rows of the chunk read as one contiguous run. A is so read in address order, a few long runs at a time, which
-/// the hardware prefetchers follow (with `g.prefetch`, software prefetches run
-/// [`COL_PREFETCH_BYTES`] ahead in each run as well). Blocks of rows held in registers
+/// of A, each column's rows of the chunk read as one contiguous run. A is so read in
+/// address order, a few long runs at a time, which the hardware prefetchers follow (with
+/// `g.prefetch`, software prefetches run [`COL_PREFETCH_BYTES`] ahead in each run as
+/// well). Blocks of rows held in registers
 /// over the whole depth instead read a few lines of each column in turn: a new page every
 /// column, past the prefetchers, at 0.40–0.64 × faer's speed on Zen 5 (m × k = 2304 ×
 /// 1024 and 4096 × 1024, f32 and f64, one process). Each partial sum still takes its

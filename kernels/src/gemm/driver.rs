@@ -212,7 +212,6 @@ unsafe fn gemv<T: Element>(
     y: *mut T,
     incy: isize,
 ) {
-    let t = threads_for(par, fmas(m, 1, k), MIN_GEMV_ELEMS_PER_THREAD);
     let contiguous_x;
     let (x, incx) = if a.rs == 1 {
         let x = Strided { ptr: x, rs: incx, cs: 0 };
@@ -239,6 +238,8 @@ unsafe fn gemv<T: Element>(
         // SAFETY: the copy is a valid column-major A; the rest per the contract.
         return unsafe { gemv(kern, par, m, k, alpha, a, x, incx, beta, y, incy) };
     };
+    // The rows form; threads split the rows.
+    let t = threads_for(par, fmas(m, 1, k), MIN_GEMV_ELEMS_PER_THREAD);
     let (xs, ys) = (SendPtr(x.cast_mut()), SendPtr(y));
     run_grid(t, 1, |ti, _| {
         let (i0, i1) = part(m, kern.lanes, t, ti);

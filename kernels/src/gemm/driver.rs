@@ -485,10 +485,9 @@ unsafe fn direct_block<T: Element>(
             } else {
                 mr.min(left)
             };
-            let f = if rows <= lanes / 2 && !kern.half.is_empty() {
-                kern.half[cols - 1]
-            } else {
-                kern.direct[(rows - 1) >> lane_shift][cols - 1]
+            let f = match &kern.half {
+                Some(half) if rows <= lanes / 2 => half[cols - 1],
+                _ => kern.direct[(rows - 1) >> lane_shift][cols - 1],
             };
             // SAFETY: the tile covers rows ir..ir+rows < m and columns jr..jr+cols < n,
             // and the kernel (mv = ceil(rows/lanes), N = cols) reads and writes only those.

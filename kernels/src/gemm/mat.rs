@@ -177,13 +177,17 @@ macro_rules! view_common {
 /// assert_eq!(r.get(0, 0), 4.0);
 /// ```
 #[derive(Clone, Copy, Debug)]
+#[repr(C)]
 pub struct MatRef<'a, T> {
+    // `repr(C)` with the two strides apart: side by side, LLVM read them as one 16-byte
+    // load, which cannot be forwarded from the two 8-byte stores that had just built the
+    // view (a store-forwarding stall: ≈ 15% of an 8 × 8 × 8 f64 product through views).
     data: &'a [T],
-    offset: usize,
     rows: usize,
-    cols: usize,
     rs: isize,
+    cols: usize,
     cs: isize,
+    offset: usize,
 }
 view_common!(MatRef);
 
@@ -272,13 +276,15 @@ impl<'a, T: Copy> MatRef<'a, T> {
 /// assert!(MatMut::try_with_offset(&mut [0.0f32; 4], 0, 2, 2, 1, 1).is_err()); // aliasing
 /// ```
 #[derive(Debug)]
+#[repr(C)]
 pub struct MatMut<'a, T> {
+    // `repr(C)` with the strides apart, as `MatRef`.
     data: &'a mut [T],
-    offset: usize,
     rows: usize,
-    cols: usize,
     rs: isize,
+    cols: usize,
     cs: isize,
+    offset: usize,
 }
 view_common!(MatMut);
 

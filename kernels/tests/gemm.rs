@@ -279,6 +279,35 @@ fn skinny<T: Element>() {
     }
 }
 
+/// Every tile height of one to three columns: the direct path's narrow tiles (up to the
+/// tall path's height, 8 vectors on AVX-512) and the tall path's remainders, alone
+/// (n ≤ 3) and as the last strip beside full-width tiles (n = 9..11); exact on integers.
+fn narrow_heights<T: Element>() {
+    let mut rng = Rng(0x5EED_0009);
+    let (rows, cols): (Vec<usize>, &[usize]) =
+        if cfg!(miri) { (vec![1, 40, 70], &[2, 11]) } else { ((1..=130).collect(), &[1, 2, 3, 9, 10, 11]) };
+    for isa in Isa::available() {
+        let cfg = Config { isa, par: Par::Seq, ..Config::default() };
+        for (i, &m) in rows.iter().enumerate() {
+            for (j, &n) in cols.iter().enumerate() {
+                // A column-major (what the direct and tall paths read in place); B and C vary.
+                let layouts = [Layout::ColMajor, Layout::READ[(i + j) % 8], Layout::WRITE[(i + j) % 7]];
+                exact_case::<T>(&mut rng, &cfg, (m, n, 7), layouts);
+            }
+        }
+    }
+}
+
+#[test]
+fn narrow_heights_f32() {
+    narrow_heights::<f32>();
+}
+
+#[test]
+fn narrow_heights_f64() {
+    narrow_heights::<f64>();
+}
+
 #[test]
 fn skinny_f32() {
     skinny::<f32>();

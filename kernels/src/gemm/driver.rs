@@ -12,7 +12,7 @@ use super::kernel::{Tile, TileFn};
 use super::packed::packed;
 use super::packing::Strided;
 use super::shallow::shallow;
-use super::table::{Kernels, kernels_for};
+use super::table::{Kernels, NARROW_MAX_N, kernels_for};
 use super::{Config, Par, Path, Problem, StridedMut};
 use crate::{CacheSizes, Element};
 use rayon::prelude::*;
@@ -425,8 +425,35 @@ pub(super) fn tall_or_direct<T>(
     if left >= rows_per {
         (tall[cols - 1], rows_per)
     } else {
-        let rows = left.min(kern.mr);
-        (kern.direct[rows.div_ceil(kern.lanes) - 1][cols - 1], rows)
+        let rows = left.min(max_rows(kern, cols));
+        (direct_tile(kern, rows, cols), rows)
+    }
+}
+
+/// Most rows one direct tile of `cols` columns covers: MR, or for one to three columns the
+/// tall path's tile height where [`Kernels::narrow`] fills the heights in between.
+#[inline(always)]
+pub(super) fn max_rows<T>(kern: &Kernels<T>, cols: usize) -> usize {
+    if cols <= NARROW_MAX_N && !kern.narrow.is_empty() {
+        kern.skinny_mv[cols - 1] * kern.lanes
+    } else {
+        kern.mr
+    }
+}
+
+/// The direct tile of `rows` (`1..=max_rows(kern, cols)`) × `cols` columns: the fewest
+/// vectors of rows that hold them (a half-width vector where the path has one).
+#[inline(always)]
+pub(super) fn direct_tile<T>(kern: &Kernels<T>, rows: usize, cols: usize) -> TileFn<T> {
+    // Shifts, not divisions: `lanes` is a power of two, and this serves products of a few
+    // hundred FMAs (n = 8), where divisions by run-time values showed in the profile.
+    let shift = kern.lanes.trailing_zeros();
+    let (mv, direct_mv) = (((rows - 1) >> shift) + 1, kern.mr >> shift);
+    match &kern.half {
+        Some(half) if rows <= kern.lanes / 2 => half[cols - 1],
+        _ if mv <= direct_mv => kern.direct[mv - 1][cols - 1],
+        _ if mv == kern.skinny_mv[cols - 1] => kern.skinny[cols - 1],
+        _ => kern.narrow[mv - direct_mv - 1][cols - 1],
     }
 }
 
@@ -464,14 +491,13 @@ unsafe fn direct_block<T: Element>(
     (i0, i1): (usize, usize),
     (j0, j1): (usize, usize),
 ) {
-    let (mr, nr, lanes) = (kern.mr, kern.nr, kern.lanes);
-    // Vectors per tile as a shift (`lanes` is a power of two) and plain loops: this path
-    // serves products of a few hundred FMAs (n = 8), where the divisions of `step_by`
-    // and `div_ceil` by run-time values showed in the call's profile.
-    let lane_shift = lanes.trailing_zeros();
+    let (nr, lanes) = (kern.nr, kern.lanes);
+    // Plain loops: this path serves products of a few hundred FMAs (n = 8), where the
+    // divisions of `step_by` by run-time values showed in the call's profile.
     let mut jr = j0;
     while jr < j1 {
         let cols = nr.min(j1 - jr);
+        let max = max_rows(kern, cols);
         let mut ir = i0;
         while ir < i1 {
             // The last two tiles of a column share their rows evenly (in whole vectors):
@@ -480,15 +506,12 @@ unsafe fn direct_block<T: Element>(
             // faer in one process): f32 n = 64 0.944 → 0.992, f64 n = 32 0.987 → 1.058,
             // f64 n = 56 1.034 → 1.106, f32 n = 112 1.071 → 1.106.
             let left = i1 - ir;
-            let rows = if left > mr && left < 2 * mr {
-                ((left.div_ceil(2) + lanes - 1) & !(lanes - 1)).min(mr)
+            let rows = if left > max && left < 2 * max {
+                ((left.div_ceil(2) + lanes - 1) & !(lanes - 1)).min(max)
             } else {
-                mr.min(left)
+                max.min(left)
             };
-            let f = match &kern.half {
-                Some(half) if rows <= lanes / 2 => half[cols - 1],
-                _ => kern.direct[(rows - 1) >> lane_shift][cols - 1],
-            };
+            let f = direct_tile(kern, rows, cols);
             // SAFETY: the tile covers rows ir..ir+rows < m and columns jr..jr+cols < n,
             // and the kernel (mv = ceil(rows/lanes), N = cols) reads and writes only those.
             unsafe { f(&in_place_tile(g, (ir, jr), (rows, cols))) };

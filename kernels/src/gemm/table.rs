@@ -70,6 +70,15 @@ pub(crate) struct Kernels<T: 'static> {
     pub skinny_pf: &'static [TileFn<T>],
     /// Vectors of rows in each of the tall path's tiles.
     pub skinny_mv: [usize; 6],
+    /// Direct tiles of one to three columns between the `direct` ones and the tall
+    /// path's: `narrow[v][n - 1]` has `mr / lanes + 1 + v` vectors of rows, up to
+    /// `skinny_mv[n - 1] - 1` (AVX-512: 4 to 7; none elsewhere). With so few columns a
+    /// `direct` tile holds at most nine accumulators, and two or three vectors of rows
+    /// leave the FMA latency exposed (64 × 2 × 64 f32 ran as two 32 × 2 tiles of four).
+    /// Measured on Zen 5 (ours / faer in one process, before → after): f32 64 × 2 × 64
+    /// 0.78 → 1.05, 96 × 2 × 96 0.77 → 0.91, 64 × 3 × 64 0.89 → 1.17, 100 × 3 × 100
+    /// 0.93 → 1.12; f64 64 × 2 × 64 1.12 → 1.27, 32 × 2 × 32 1.39 → 1.71.
+    pub narrow: &'static [[TileFn<T>; NARROW_MAX_N]],
     /// Dot-product tiles for skinny products, indexed `[S - 1]`.
     pub dot: &'static [DotFn<T>],
     /// Columns form (`rsa = 1`) of 1 (matrix-vector) to 6 columns, indexed `[n - 1]`.
@@ -78,6 +87,8 @@ pub(crate) struct Kernels<T: 'static> {
     pub gemv_rows: GemvFn<T>,
 }
 
+/// Most columns of the [`Kernels::narrow`] tiles.
+pub(crate) const NARROW_MAX_N: usize = 3;
 /// Most columns of any register tile.
 pub(crate) const MAX_NR: usize = 8;
 /// Most vectors of rows of any register tile.
@@ -154,11 +165,12 @@ macro_rules! kernels {
     ($S:ty, $feat:tt, mv = [$($mv:literal),+], packed_mv = $pmv:literal, nr = $nr:literal,
      ns = $ns:tt, tall_mv = $tmv:literal) => {
         kernels!($S, $feat, mv = [$($mv),+], packed_mv = $pmv, nr = $nr, ns = $ns, tall_mv = $tmv,
-            skinny = [($tmv, 1), ($tmv, 2), ($tmv, 3), ($tmv, 4), ($tmv, 5), ($tmv, 6)], half = None)
+            skinny = [($tmv, 1), ($tmv, 2), ($tmv, 3), ($tmv, 4), ($tmv, 5), ($tmv, 6)], half = None,
+            narrow = [])
     };
     ($S:ty, $feat:tt, mv = [$($mv:literal),+], packed_mv = $pmv:literal, nr = $nr:literal,
      ns = $ns:tt, tall_mv = $tmv:literal, skinny = [$(($smv:literal, $sn:literal)),+],
-     half = $half:expr) => {{
+     half = $half:expr, narrow = [$($nmv:literal),*]) => {{
         type T = <$S as Simd>::T;
         const LANES: usize = <$S as Simd>::LANES;
         Kernels::<T> {
@@ -178,6 +190,11 @@ macro_rules! kernels {
             skinny: &[$(tile_fn!($S, $feat, $smv, $sn, false, false, false)),+],
             skinny_pf: &[$(tile_fn!($S, $feat, $smv, $sn, false, false, true)),+],
             skinny_mv: [$($smv),+],
+            narrow: &[$([
+                tile_fn!($S, $feat, $nmv, 1, false, false, false),
+                tile_fn!($S, $feat, $nmv, 2, false, false, false),
+                tile_fn!($S, $feat, $nmv, 3, false, false, false),
+            ]),*],
             dot: &[
                 feature_fn!(Dot<T>, DotFn<T>, $feat, dot_tile::<$S, 1>),
                 feature_fn!(Dot<T>, DotFn<T>, $feat, dot_tile::<$S, 2>),
@@ -245,7 +262,8 @@ mod x86 {
                 nt = false,
                 pf = false
             )])[0]
-        )
+        ),
+        narrow = [4, 5, 6, 7]
     );
     pub(super) static AVX512_F64: Kernels<f64> = kernels!(
         Avx512F64,
@@ -265,7 +283,8 @@ mod x86 {
                 nt = false,
                 pf = false
             )])[0]
-        )
+        ),
+        narrow = [4, 5, 6, 7]
     );
 }
 

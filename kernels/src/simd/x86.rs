@@ -1,27 +1,12 @@
 //! AVX2+FMA and AVX-512F implementations of [`Simd`].
 //!
 //! Each method is one or two intrinsics (the masked accesses also test whether their window
-//! crosses a page: see [`crosses_page`]). They are only sound inside functions compiled
+//! crosses a page: see [`super::crosses_page`]). They are only sound inside functions compiled
 //! with the matching `#[target_feature]` (the trait's safety contract), which is where the
 //! kernel tables in `gemm::table` instantiate them.
 
-use super::Simd;
+use super::{Simd, crosses_page};
 use std::arch::x86_64::*;
-
-/// Whether a `bytes`-wide access at `p` crosses a 4 KiB page boundary.
-///
-/// Masked loads and stores must not fault on their masked-off lanes, and the hardware
-/// keeps that promise with a microcode assist when those lanes reach into a page that is
-/// not mapped: measured on Zen 5, ≈ 400 ns per access (an 8 × 8 × 4 f32 product whose A or
-/// C ended at the end of an `mmap`ed allocation took 465 ns instead of 46). So an access
-/// whose window crosses a page goes through a small array instead — rare (a window is at
-/// most 64 bytes: under 1.6% of addresses), cheap to test, and never an assist. The slow
-/// path is inlined: as a `#[cold]` call inside a kernel's loop it made the compiler keep
-/// the accumulators in memory (skinny dot-tile products ran 3.5× slower).
-#[inline(always)]
-fn crosses_page<T>(p: *const T, bytes: usize) -> bool {
-    (p as usize & 4095) + bytes > 4096
-}
 
 /// The lanes of `p` selected by `bits` (bit `i` for lane `i`), others zero.
 ///
@@ -139,6 +124,16 @@ unsafe impl Simd for Avx2F32 {
         unsafe { _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)) }
     }
     #[inline(always)]
+    unsafe fn load_masked_in_page(p: *const f32, m: __m256i) -> __m256 {
+        // SAFETY: AVX per the trait contract; only masked lanes are read.
+        unsafe { _mm256_maskload_ps(p, m) }
+    }
+    #[inline(always)]
+    unsafe fn store_masked_in_page(p: *mut f32, v: __m256, m: __m256i) {
+        // SAFETY: AVX per the trait contract; only masked lanes are written.
+        unsafe { _mm256_maskstore_ps(p, m, v) }
+    }
+    #[inline(always)]
     unsafe fn load_masked(p: *const f32, m: __m256i) -> __m256 {
         if crosses_page(p, 32) {
             // SAFETY: the masked lanes are readable (the caller's contract); the array is 8 lanes.
@@ -197,6 +192,16 @@ unsafe impl Simd for Avx2F64 {
     unsafe fn mask(n: usize) -> __m256i {
         // SAFETY: AVX2 per the trait contract. Lane i is all-ones iff i < n.
         unsafe { _mm256_cmpgt_epi64(_mm256_set1_epi64x(n as i64), _mm256_setr_epi64x(0, 1, 2, 3)) }
+    }
+    #[inline(always)]
+    unsafe fn load_masked_in_page(p: *const f64, m: __m256i) -> __m256d {
+        // SAFETY: AVX per the trait contract; only masked lanes are read.
+        unsafe { _mm256_maskload_pd(p, m) }
+    }
+    #[inline(always)]
+    unsafe fn store_masked_in_page(p: *mut f64, v: __m256d, m: __m256i) {
+        // SAFETY: AVX per the trait contract; only masked lanes are written.
+        unsafe { _mm256_maskstore_pd(p, m, v) }
     }
     #[inline(always)]
     unsafe fn load_masked(p: *const f64, m: __m256i) -> __m256d {
@@ -258,6 +263,16 @@ unsafe impl Simd for Avx512F32 {
         ((1u32 << n) - 1) as __mmask16
     }
     #[inline(always)]
+    unsafe fn load_masked_in_page(p: *const f32, m: __mmask16) -> __m512 {
+        // SAFETY: AVX-512F per the trait contract; only masked lanes are read.
+        unsafe { _mm512_maskz_loadu_ps(m, p) }
+    }
+    #[inline(always)]
+    unsafe fn store_masked_in_page(p: *mut f32, v: __m512, m: __mmask16) {
+        // SAFETY: AVX-512F per the trait contract; only masked lanes are written.
+        unsafe { _mm512_mask_storeu_ps(p, m, v) }
+    }
+    #[inline(always)]
     unsafe fn load_masked(p: *const f32, m: __mmask16) -> __m512 {
         if crosses_page(p, 64) {
             // SAFETY: the masked lanes are readable (the caller's contract); the array is 16 lanes.
@@ -307,6 +322,16 @@ unsafe impl Simd for Avx512F64 {
     unsafe fn mask(n: usize) -> __mmask8 {
         debug_assert!((1..=8).contains(&n));
         ((1u32 << n) - 1) as __mmask8
+    }
+    #[inline(always)]
+    unsafe fn load_masked_in_page(p: *const f64, m: __mmask8) -> __m512d {
+        // SAFETY: AVX-512F per the trait contract; only masked lanes are read.
+        unsafe { _mm512_maskz_loadu_pd(m, p) }
+    }
+    #[inline(always)]
+    unsafe fn store_masked_in_page(p: *mut f64, v: __m512d, m: __mmask8) {
+        // SAFETY: AVX-512F per the trait contract; only masked lanes are written.
+        unsafe { _mm512_mask_storeu_pd(p, m, v) }
     }
     #[inline(always)]
     unsafe fn load_masked(p: *const f64, m: __mmask8) -> __m512d {

@@ -258,7 +258,7 @@ fn skinny<T: Element>() {
             (33, 4, 100),
             (300, 6, 50),
             (517, 2, 33),
-            // The tall path's widest tiles (AVX-512: 8 vectors of rows at 3 columns, 6 at 4)
+            // The tall path's widest tiles (AVX-512: 7 vectors of rows at 3 columns, 6 at 4)
             // and a remainder of ordinary direct tiles.
             (300, 3, 70),
             (260, 4, 90),
@@ -279,13 +279,17 @@ fn skinny<T: Element>() {
     }
 }
 
-/// Every tile height of one to three columns: the direct path's narrow tiles (up to the
-/// tall path's height, 8 vectors on AVX-512) and the tall path's remainders, alone
-/// (n ≤ 3) and as the last strip beside full-width tiles (n = 9..11); exact on integers.
+/// Every tile height of one to six columns: the direct path's narrow tiles (up to the
+/// tall path's height, 8 vectors on AVX-512) and the tall path's remainders and evenly
+/// split last tiles, alone (n ≤ 6) and as the last strip beside full-width tiles
+/// (n = 9..14); exact on integers.
 fn narrow_heights<T: Element>() {
     let mut rng = Rng(0x5EED_0009);
-    let (rows, cols): (Vec<usize>, &[usize]) =
-        if cfg!(miri) { (vec![1, 40, 70], &[2, 11]) } else { ((1..=130).collect(), &[1, 2, 3, 9, 10, 11]) };
+    let (rows, cols): (Vec<usize>, Vec<usize>) = if cfg!(miri) {
+        (vec![1, 40, 70], vec![2, 4, 11])
+    } else {
+        ((1..=260).collect(), (1..=6).chain(9..=14).collect())
+    };
     for isa in Isa::available() {
         let cfg = Config { isa, par: Par::Seq, ..Config::default() };
         for (i, &m) in rows.iter().enumerate() {

@@ -12,7 +12,7 @@ use super::kernel::{Tile, TileFn};
 use super::packed::packed;
 use super::packing::Strided;
 use super::shallow::shallow;
-use super::table::{Kernels, NARROW_MAX_N, kernels_for};
+use super::table::{Kernels, kernels_for};
 use super::{Config, Par, Path, Problem, StridedMut};
 use crate::{CacheSizes, Element};
 use rayon::prelude::*;
@@ -368,8 +368,11 @@ const STREAM_MAX_N: usize = 2;
 /// between columns, every k-step of a tile lands on a new page; taller tiles touch each
 /// page for more bytes. Measured on Zen 5 at m, n, k = 2304, 6, 768 (GFLOP/s, tall vs
 /// 2-vector direct tiles): f64 96 vs 66, f32 245 vs 200. On AVX-512 the narrower the
-/// tile, the taller it goes (8 vectors up to 3 columns, 6 at 4, 4 at 5–6: what the 32
-/// registers hold); against 4 vectors at every width (Zen 5, ours / faer in one process,
+/// tile, the taller it goes (8 vectors up to 2 columns, 7 at 3, 6 at 4, 4 at 5–6: what
+/// the 32 registers hold beside one broadcast; 8 × 3 needed 33 and LLVM spilled and
+/// shuffled accumulators every k-step: f64 64 × 3 × 64 0.91 → 1.09 × faer, 200 × 3 × 300
+/// 0.89 → 1.02 × with 7, and at the large shapes below f32 0.89 / 1.06 / 0.92 ×, f64
+/// 0.97 / 1.20 / 0.92 ×, against the 8-vector figures that follow); against 4 vectors at every width (Zen 5, ours / faer in one process,
 /// medians of 7 rounds; m, k = 2304, 1024, 512, 512 and 4608, 768): f32 n = 3 0.74 /
 /// 0.97 / – → 0.92 / 1.00 / 0.93 ×, n = 4 1.24 / 0.96 / 0.58 → 1.03 / 0.96 / 1.20 ×
 /// (GFLOP/s 186 / 211 / 118 → 225 / 215 / 203, faer moving); f64 n = 3 0.67 / 0.62 / – →
@@ -402,7 +405,18 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
         let mut ir = i0;
         while ir < i1 {
             let tiles = if prefetch { kern.skinny_pf } else { kern.skinny };
-            let (f, rows) = tall_or_direct(kern, (tiles, rows_per), i1 - ir, n);
+            let left = i1 - ir;
+            let (f, rows) = if left > rows_per && left < 2 * rows_per && max_rows(kern, n) >= rows_per {
+                // The last two tiles share the rows evenly, in whole vectors, as in
+                // `direct_block`: not a full tile and a sliver too short for the latency
+                // (where direct tiles reach the tall tiles' height: AVX-512). 200 × 4 × 200
+                // f32 ran its last 8 rows as a tile of 4 accumulators, 12% of the call.
+                let lanes = kern.lanes;
+                let rows = ((left.div_ceil(2) + lanes - 1) & !(lanes - 1)).min(rows_per);
+                (direct_tile(kern, rows, n), rows)
+            } else {
+                tall_or_direct(kern, (tiles, rows_per), left, n)
+            };
             // SAFETY: rows ir..ir+rows < m of A and C and all n ≤ 6 columns of B and C are
             // inside the operands; threads own disjoint row ranges of C.
             unsafe { f(&in_place_tile(&g, (ir, 0), (rows, n))) };
@@ -430,11 +444,12 @@ pub(super) fn tall_or_direct<T>(
     }
 }
 
-/// Most rows one direct tile of `cols` columns covers: MR, or for one to three columns the
-/// tall path's tile height where [`Kernels::narrow`] fills the heights in between.
+/// Most rows one direct tile of `cols` columns covers: MR, or for at most `TALL_MAX_N`
+/// columns the tall path's tile height where [`Kernels::narrow`] fills the heights in
+/// between (five and six columns: the tall tiles are one vector taller than MR).
 #[inline(always)]
 pub(super) fn max_rows<T>(kern: &Kernels<T>, cols: usize) -> usize {
-    if cols <= NARROW_MAX_N && !kern.narrow.is_empty() {
+    if cols <= TALL_MAX_N && !kern.narrow.is_empty() {
         kern.skinny_mv[cols - 1] * kern.lanes
     } else {
         kern.mr

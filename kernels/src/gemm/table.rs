@@ -70,11 +70,12 @@ pub(crate) struct Kernels<T: 'static> {
     pub skinny_pf: &'static [TileFn<T>],
     /// Vectors of rows in each of the tall path's tiles.
     pub skinny_mv: [usize; 6],
-    /// Direct tiles of one to three columns between the `direct` ones and the tall
-    /// path's: `narrow[v][n - 1]` has `mr / lanes + 1 + v` vectors of rows, up to
-    /// `skinny_mv[n - 1] - 1` (AVX-512: 4 to 7; none elsewhere). With so few columns a
-    /// `direct` tile holds at most nine accumulators, and two or three vectors of rows
-    /// leave the FMA latency exposed (64 × 2 × 64 f32 ran as two 32 × 2 tiles of four).
+    /// Direct tiles of one to four columns between the `direct` ones and the tall path's
+    /// (`skinny`): `narrow[v][n - 1]` has `mr / lanes + 1 + v` vectors of rows, used up to
+    /// `skinny_mv[n - 1] - 1` (AVX-512: 4 to 7 vectors at one or two columns, 4 to 6 at
+    /// three, 4 and 5 at four; none elsewhere). With so few columns a `direct` tile holds
+    /// at most twelve accumulators, and two or three vectors of rows leave the FMA latency
+    /// exposed (64 × 2 × 64 f32 ran as two 32 × 2 tiles of four accumulators).
     /// Measured on Zen 5 (ours / faer in one process, before → after): f32 64 × 2 × 64
     /// 0.78 → 1.05, 96 × 2 × 96 0.77 → 0.91, 64 × 3 × 64 0.89 → 1.17, 100 × 3 × 100
     /// 0.93 → 1.12; f64 64 × 2 × 64 1.12 → 1.27, 32 × 2 × 32 1.39 → 1.71.
@@ -88,7 +89,7 @@ pub(crate) struct Kernels<T: 'static> {
 }
 
 /// Most columns of the [`Kernels::narrow`] tiles.
-pub(crate) const NARROW_MAX_N: usize = 3;
+pub(crate) const NARROW_MAX_N: usize = 4;
 /// Most columns of any register tile.
 pub(crate) const MAX_NR: usize = 8;
 /// Most vectors of rows of any register tile.
@@ -194,6 +195,7 @@ macro_rules! kernels {
                 tile_fn!($S, $feat, $nmv, 1, false, false, false),
                 tile_fn!($S, $feat, $nmv, 2, false, false, false),
                 tile_fn!($S, $feat, $nmv, 3, false, false, false),
+                tile_fn!($S, $feat, $nmv, 4, false, false, false),
             ]),*],
             dot: &[
                 feature_fn!(Dot<T>, DotFn<T>, $feat, dot_tile::<$S, 1>),
@@ -252,7 +254,7 @@ mod x86 {
         nr = 8,
         ns = [1, 2, 3, 4, 5, 6, 7, 8],
         tall_mv = 4,
-        skinny = [(8, 1), (8, 2), (8, 3), (6, 4), (4, 5), (4, 6)],
+        skinny = [(8, 1), (8, 2), (7, 3), (6, 4), (4, 5), (4, 6)],
         half = Some(
             grid(&[tile_row!(
                 Avx2F32,
@@ -273,7 +275,7 @@ mod x86 {
         nr = 8,
         ns = [1, 2, 3, 4, 5, 6, 7, 8],
         tall_mv = 4,
-        skinny = [(8, 1), (8, 2), (8, 3), (6, 4), (4, 5), (4, 6)],
+        skinny = [(8, 1), (8, 2), (7, 3), (6, 4), (4, 5), (4, 6)],
         half = Some(
             grid(&[tile_row!(
                 Avx2F64,

@@ -24,6 +24,11 @@ use rayon::prelude::*;
 /// So do products with m ≤ 2·MR at any size: each element of B is then read at most twice,
 /// and copying B costs more than it saves (259 vs 221 f32 at m, n, k = 64, 256, 784).
 const DIRECT_MAX_MNK: usize = 256 * 256 * 256;
+/// Products of at most this many multiply-adds with a depth too shallow for the dot form
+/// go straight to the direct tiles (see [`gemm`]): a C of at most 2¹⁶ elements, far from
+/// the shallow path's `SHALLOW_MIN_MN`, and far too little work for a second thread.
+const SHORTCUT_MAX_FMAS: usize = 1 << 16;
+const _: () = assert!(SHORTCUT_MAX_FMAS < SHALLOW_MIN_MN && SHORTCUT_MAX_FMAS <= MIN_VECTOR_FMAS_PER_THREAD);
 /// Depths at most this take the direct path at any m, n (the shallow path once C reaches
 /// `SHALLOW_MIN_MN`): a `k`-deep A micro-panel (`MR × k`) stays in L1 across a whole row
 /// of tiles, and C's traffic dominates.
@@ -68,20 +73,22 @@ pub(crate) unsafe fn gemm<T: Element>(cfg: &Config, g: Problem<T>) {
     }
     let kern = kernels_for::<T>(cfg.isa);
     if cfg.path == Path::Auto
-        && m <= kern.mr
-        && n <= kern.nr
         && m > 1
         && n > 1
         && k < 2 * kern.lanes
+        && m.saturating_mul(n).saturating_mul(k) <= SHORTCUT_MAX_FMAS
+        && (n > TALL_MAX_N || m < 2 * kern.mr)
         && a.rs == 1
         && c.rs == 1
     {
-        // One direct tile, the path the chain below picks for this shape and layout (no
+        // The direct tiles, the path the chain below picks for this shape and layout (no
         // orientation swap with unit-stride C rows, k too shallow for the dot form, too
-        // few rows for the tall path, too small for the shallow one and for a second
+        // wide or short for the tall path, too small for the shallow one and for a second
         // thread), reached without its tests: they took a fifth of an 8 × 8 × 8
         // product's time (Zen 5, ours / faer in one process, two runs: 0.90 → 1.10–1.13
-        // f32, 0.97 → 1.12–1.17 f64).
+        // f32, 0.97 → 1.12–1.17 f64). First for a single tile; widened to several,
+        // f32 9³ went 0.66–0.73 → 0.83–0.84, 16³ 1.30–1.41 → 1.47–1.50, f64 9³ 1.07 →
+        // 1.19.
         // SAFETY: as for the direct arm below.
         unsafe { direct_block(kern, &g, (0, m), (0, n)) };
         return;
@@ -372,8 +379,9 @@ const STREAM_MAX_N: usize = 2;
 /// the 32 registers hold beside one broadcast; 8 × 3 needed 33 and LLVM spilled and
 /// shuffled accumulators every k-step: f64 64 × 3 × 64 0.91 → 1.09 × faer, 200 × 3 × 300
 /// 0.89 → 1.02 × with 7, and at the large shapes below f32 0.89 / 1.06 / 0.92 ×, f64
-/// 0.97 / 1.20 / 0.92 ×, against the 8-vector figures that follow); against 4 vectors at every width (Zen 5, ours / faer in one process,
-/// medians of 7 rounds; m, k = 2304, 1024, 512, 512 and 4608, 768): f32 n = 3 0.74 /
+/// 0.97 / 1.20 / 0.92 ×, against the 8-vector figures that follow); against 4 vectors
+/// at every width (Zen 5, ours / faer in one process, medians of 7 rounds; m, k = 2304,
+/// 1024, 512, 512 and 4608, 768): f32 n = 3 0.74 /
 /// 0.97 / – → 0.92 / 1.00 / 0.93 ×, n = 4 1.24 / 0.96 / 0.58 → 1.03 / 0.96 / 1.20 ×
 /// (GFLOP/s 186 / 211 / 118 → 225 / 215 / 203, faer moving); f64 n = 3 0.67 / 0.62 / – →
 /// 0.80 / 1.10 / 0.83 ×, n = 4 0.83 / 0.76 / 0.64 → 1.07 / 0.91 / 1.02 ×.

@@ -250,8 +250,10 @@ unsafe fn store<S: Math, const MV: usize, const N: usize, const NT: bool>(
     }
 }
 
-/// The write-back of [`store`] for C's rows not unit stride, element by element, with the
-/// rounding of the unit-stride branch (`α·x`, then `β·c + α·x` fused).
+/// The write-back of [`store`] element by element (C's rows not unit stride, or a partial
+/// window crossing a page), rounding as the vector branch does: `α·x`, then `β·c + α·x`
+/// through `fma_scalar`, which rounds as one lane of `S::fma`. Not inlined, and outside
+/// the kernels' `#[target_feature]` functions (the scalar FMA becomes a call there).
 ///
 /// # Safety
 /// `acc` holds the tile column-major with `col_len` elements per column (the layout of

@@ -27,7 +27,8 @@ pub enum Isa {
     Portable,
     /// AVX2 + FMA intrinsics (x86-64 only).
     Avx2Fma,
-    /// AVX-512F intrinsics (x86-64 only).
+    /// AVX-512F intrinsics, with AVX-512VL masks on half-width vectors (x86-64 only;
+    /// every AVX-512 CPU since Skylake-SP and Zen 4 has both).
     Avx512,
 }
 
@@ -51,7 +52,9 @@ impl Isa {
             }
             #[cfg(target_arch = "x86_64")]
             Isa::Avx512 => {
-                std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("fma")
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                    && std::arch::is_x86_feature_detected!("fma")
             }
             #[cfg(not(target_arch = "x86_64"))]
             _ => false,

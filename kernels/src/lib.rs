@@ -3,7 +3,7 @@
 //! - [`gemm()`] (safe, on validated [`MatRef`]/[`MatMut`] views) and [`sgemm`]/[`dgemm`]
 //!   (raw pointers, drop-in for matrixmultiply 0.3): `C ← α·A·B + β·C` with arbitrary
 //!   strides, BLAS semantics, threads from the caller's rayon pool ([`Par`]).
-//! - The instruction set is chosen at run time, once ([`Isa::selected`]): AVX-512F,
+//! - The instruction set is chosen at run time, once ([`Isa::selected`]): AVX-512F+VL,
 //!   AVX2+FMA, or a portable path on `wide`. No `RUSTFLAGS` are needed; the environment
 //!   variable [`ISA_ENV`] forces a path.
 //!

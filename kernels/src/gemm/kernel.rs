@@ -15,7 +15,6 @@
 //! given element of C is computed bit-identically whatever the tile shape around it.
 
 use crate::Element;
-use crate::simd::math::Math;
 use crate::simd::{Simd, crosses_page};
 
 /// Everything one tile needs. Pointers are element pointers; strides are in elements.
@@ -77,7 +76,7 @@ pub(crate) type TileFn<T> = unsafe fn(&Tile<T>);
 /// `t.a_pack` has room for `t.k·MV·LANES` elements overlapping none of A, B and C.
 #[inline(always)]
 pub(crate) unsafe fn tile<
-    S: Math,
+    S: Simd,
     const MV: usize,
     const N: usize,
     const PACKED: bool,
@@ -193,7 +192,7 @@ unsafe fn k_loop<
 /// # Safety
 /// As for [`tile`]: S's instruction set is enabled and C's valid tile is in bounds.
 #[inline(always)]
-unsafe fn store<S: Math, const MV: usize, const N: usize, const NT: bool>(
+unsafe fn store<S: Simd, const MV: usize, const N: usize, const NT: bool>(
     acc: &[[S::V; MV]; N],
     t: &Tile<S::T>,
 ) {
@@ -259,7 +258,7 @@ unsafe fn store<S: Math, const MV: usize, const N: usize, const NT: bool>(
 /// `acc` holds the tile column-major with `col_len` elements per column (the layout of
 /// `[[S::V; MV]; N]`); C's valid tile is in bounds as for [`tile`].
 #[inline(never)]
-unsafe fn store_strided<S: Math>(acc: *const S::T, col_len: usize, t: &Tile<S::T>) {
+unsafe fn store_strided<S: Simd>(acc: *const S::T, col_len: usize, t: &Tile<S::T>) {
     let beta_zero = t.beta == S::T::ZERO;
     for j in 0..t.n {
         // SAFETY: column j < t.n of C's tile and of the accumulators, rows below t.m.
@@ -283,7 +282,7 @@ unsafe fn store_strided<S: Math>(acc: *const S::T, col_len: usize, t: &Tile<S::T
 /// As for [`store`], with `t.rsc == 1` and the two flags true of `t`.
 #[inline(always)]
 unsafe fn store_cols<
-    S: Math,
+    S: Simd,
     const MV: usize,
     const N: usize,
     const NT: bool,

@@ -21,7 +21,8 @@
 //! the full tile only. The AVX-512 tables also hold half-width (`ymm`) direct tiles for
 //! tiles of at most `LANES / 2` rows: an 8-row f32 tile then loads whole vectors instead
 //! of masked half-empty ones (8 × 8 × 8 f32, ours / faer in one process on Zen 5: 0.83 →
-//! 1.04×; 8 × 16 × 8: 0.75 → 0.99×).
+//! 1.04×; 8 × 16 × 8: 0.75 → 0.99×). Their partial vectors use AVX-512VL `k`-masked
+//! loads and stores (`simd::x86::vl`), not AVX2's `vmaskmov`.
 
 use super::dot::{Dot, DotFn, dot_tile};
 use super::gemv::{Gemv, GemvFn, gemv_cols, gemv_rows};
@@ -226,7 +227,7 @@ static PORTABLE_F64: Kernels<f64> =
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::*;
-    use crate::simd::x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F64};
+    use crate::simd::x86::{Avx2F32, Avx2F64, Avx512F32, Avx512F64, Avx512VlF32, Avx512VlF64};
 
     pub(super) static AVX2_F32: Kernels<f32> = kernels!(
         Avx2F32,
@@ -257,8 +258,8 @@ mod x86 {
         skinny = [(8, 1), (8, 2), (7, 3), (6, 4), (4, 5), (4, 6)],
         half = Some(
             grid(&[tile_row!(
-                Avx2F32,
-                ["avx512f,avx2,fma"],
+                Avx512VlF32,
+                ["avx512f,avx512vl,avx2,fma"],
                 1,
                 [1, 2, 3, 4, 5, 6, 7, 8],
                 nt = false,
@@ -278,8 +279,8 @@ mod x86 {
         skinny = [(8, 1), (8, 2), (7, 3), (6, 4), (4, 5), (4, 6)],
         half = Some(
             grid(&[tile_row!(
-                Avx2F64,
-                ["avx512f,avx2,fma"],
+                Avx512VlF64,
+                ["avx512f,avx512vl,avx2,fma"],
                 1,
                 [1, 2, 3, 4, 5, 6, 7, 8],
                 nt = false,

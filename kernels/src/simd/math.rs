@@ -65,14 +65,6 @@ pub unsafe trait Math: Simd {
     unsafe fn reduce_min(v: Self::V) -> Self::T;
     /// `(p, e)` with `p = fl(a·b)` and `p + e = a·b` exactly (barring over/underflow).
     unsafe fn two_prod(a: Self::V, b: Self::V) -> (Self::V, Self::V);
-    /// Stores a vector with a non-temporal hint (bypassing the caches, so a store to an
-    /// uncached line needs no read for ownership). `p` must be aligned to the vector's
-    /// size. Followed by [`stream_fence`] before the data is handed to another thread.
-    /// The portable path stores normally.
-    unsafe fn store_stream(p: *mut Self::T, v: Self::V) {
-        // SAFETY: forwarded: `LANES` writable elements at `p`.
-        unsafe { Self::store(p, v) }
-    }
     /// The lanes as an array (first `LANES` entries of 16 used).
     unsafe fn to_lanes(v: Self::V) -> [Self::T; 16];
     /// A vector from the first `LANES` entries of an array.

@@ -13,7 +13,7 @@ macro_rules! avx512_math {
      $sub:ident, $div:ident, $sqrt:ident, $max:ident, $min:ident, $cmp:ident, $blend:ident,
      $scalef:ident, $getmant:ident, $getexp:ident, $rmax:ident, $rmin:ident, $mul:ident,
      $fmsub:ident, $add:ident, $set1:ident, $seti:ident, $slli:ident, $c2i:ident, $i2c:ident,
-     $storeu:ident, $loadu:ident, $stream:ident) => {
+     $storeu:ident, $loadu:ident) => {
         // SAFETY: every method is an AVX-512F intrinsic (the trait contract guarantees the
         // feature); `vscalef`, `vgetexp` and `vgetmant` implement `ldexp`/`frexp` exactly as
         // specified for the stated input ranges, and `vfmsub` gives the exact product error.
@@ -136,11 +136,6 @@ macro_rules! avx512_math {
                 }
             }
             #[inline(always)]
-            unsafe fn store_stream(p: *mut $t, v: $v) {
-                // SAFETY: as above; the caller guarantees alignment and `LANES` elements.
-                unsafe { $stream(p, v) }
-            }
-            #[inline(always)]
             unsafe fn to_lanes(v: $v) -> [$t; 16] {
                 let mut out = [0.0; 16];
                 // SAFETY: as above; `out` holds at least `LANES` elements.
@@ -161,8 +156,7 @@ macro_rules! avx2_math {
     ($name:ident, $t:ty, $v:ty, $sign:expr, $mant:literal, $bias:literal, $magic:expr,
      $sub:ident, $div:ident, $sqrt:ident, $max:ident, $min:ident, $cmp:ident, $blendv:ident,
      $and:ident, $or:ident, $movemask:ident, $mul:ident, $fmsub:ident, $add:ident, $set1:ident,
-     $seti:ident, $slli:ident, $srli:ident, $c2i:ident, $i2c:ident, $storeu:ident, $loadu:ident,
-     $stream:ident) => {
+     $seti:ident, $slli:ident, $srli:ident, $c2i:ident, $i2c:ident, $storeu:ident, $loadu:ident) => {
         // SAFETY: every method is an AVX/AVX2/FMA intrinsic (the trait contract guarantees
         // the features); the magic-number exponent tricks are exact for the stated ranges.
         unsafe impl Math for $name {
@@ -303,11 +297,6 @@ macro_rules! avx2_math {
                 }
             }
             #[inline(always)]
-            unsafe fn store_stream(p: *mut $t, v: $v) {
-                // SAFETY: as above; the caller guarantees alignment and `LANES` elements.
-                unsafe { $stream(p, v) }
-            }
-            #[inline(always)]
             unsafe fn to_lanes(v: $v) -> [$t; 16] {
                 let mut out = [0.0; 16];
                 // SAFETY: as above; `out` holds at least `LANES` elements.
@@ -352,8 +341,7 @@ avx512_math!(
     _mm512_castps_si512,
     _mm512_castsi512_ps,
     _mm512_storeu_ps,
-    _mm512_loadu_ps,
-    _mm512_stream_ps
+    _mm512_loadu_ps
 );
 avx512_math!(
     Avx512F64,
@@ -384,8 +372,7 @@ avx512_math!(
     _mm512_castpd_si512,
     _mm512_castsi512_pd,
     _mm512_storeu_pd,
-    _mm512_loadu_pd,
-    _mm512_stream_pd
+    _mm512_loadu_pd
 );
 avx2_math!(
     Avx2F32,
@@ -415,8 +402,7 @@ avx2_math!(
     _mm256_castps_si256,
     _mm256_castsi256_ps,
     _mm256_storeu_ps,
-    _mm256_loadu_ps,
-    _mm256_stream_ps
+    _mm256_loadu_ps
 );
 avx2_math!(
     Avx2F64,
@@ -446,6 +432,5 @@ avx2_math!(
     _mm256_castpd_si256,
     _mm256_castsi256_pd,
     _mm256_storeu_pd,
-    _mm256_loadu_pd,
-    _mm256_stream_pd
+    _mm256_loadu_pd
 );

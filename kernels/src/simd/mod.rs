@@ -82,6 +82,15 @@ pub unsafe trait Simd: Copy + 'static {
         // SAFETY: the caller's contract is `store_masked`'s.
         unsafe { Self::store_masked(p, v, m) }
     }
+    /// Stores a vector with a non-temporal hint (bypassing the caches, so a store to an
+    /// uncached line needs no read for ownership). `p` must be aligned to the vector's
+    /// size. Followed by [`math::stream_fence`] before the data is handed to another
+    /// thread. By default (the portable path, the half-width AVX-512 vectors) a plain store.
+    #[inline(always)]
+    unsafe fn store_stream(p: *mut Self::T, v: Self::V) {
+        // SAFETY: forwarded: `LANES` writable elements at `p`.
+        unsafe { Self::store(p, v) }
+    }
     /// `a·b + c` lane-wise (fused where the instruction set has FMA).
     unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     /// `a·b` lane-wise.

@@ -119,6 +119,12 @@ unsafe impl Simd for Avx2F32 {
         _mm256_add_ps
     );
     #[inline(always)]
+    unsafe fn store_stream(p: *mut f32, v: __m256) {
+        // SAFETY: AVX per the trait contract; the caller guarantees alignment and
+        // `LANES` writable elements.
+        unsafe { _mm256_stream_ps(p, v) }
+    }
+    #[inline(always)]
     unsafe fn mask(n: usize) -> __m256i {
         // SAFETY: AVX2 per the trait contract. Lane i is all-ones iff i < n.
         unsafe { _mm256_cmpgt_epi32(_mm256_set1_epi32(n as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)) }
@@ -189,6 +195,12 @@ unsafe impl Simd for Avx2F64 {
         _mm256_add_pd
     );
     #[inline(always)]
+    unsafe fn store_stream(p: *mut f64, v: __m256d) {
+        // SAFETY: AVX per the trait contract; the caller guarantees alignment and
+        // `LANES` writable elements.
+        unsafe { _mm256_stream_pd(p, v) }
+    }
+    #[inline(always)]
     unsafe fn mask(n: usize) -> __m256i {
         // SAFETY: AVX2 per the trait contract. Lane i is all-ones iff i < n.
         unsafe { _mm256_cmpgt_epi64(_mm256_set1_epi64x(n as i64), _mm256_setr_epi64x(0, 1, 2, 3)) }
@@ -258,6 +270,12 @@ unsafe impl Simd for Avx512F32 {
         _mm512_add_ps
     );
     #[inline(always)]
+    unsafe fn store_stream(p: *mut f32, v: __m512) {
+        // SAFETY: AVX-512F per the trait contract; the caller guarantees alignment and
+        // `LANES` writable elements.
+        unsafe { _mm512_stream_ps(p, v) }
+    }
+    #[inline(always)]
     unsafe fn mask(n: usize) -> __mmask16 {
         debug_assert!((1..=16).contains(&n));
         ((1u32 << n) - 1) as __mmask16
@@ -319,6 +337,12 @@ unsafe impl Simd for Avx512F64 {
         _mm512_add_pd
     );
     #[inline(always)]
+    unsafe fn store_stream(p: *mut f64, v: __m512d) {
+        // SAFETY: AVX-512F per the trait contract; the caller guarantees alignment and
+        // `LANES` writable elements.
+        unsafe { _mm512_stream_pd(p, v) }
+    }
+    #[inline(always)]
     unsafe fn mask(n: usize) -> __mmask8 {
         debug_assert!((1..=8).contains(&n));
         ((1u32 << n) - 1) as __mmask8
@@ -361,3 +385,6 @@ unsafe impl Simd for Avx512F64 {
         unsafe { _mm512_reduce_add_pd(v) }
     }
 }
+
+mod vl;
+pub use vl::{Avx512VlF32, Avx512VlF64};

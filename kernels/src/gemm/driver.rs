@@ -419,8 +419,7 @@ unsafe fn tall<T: Element>(kern: &Kernels<T>, par: Par, g: Problem<T>) {
                 // `direct_block`: not a full tile and a sliver too short for the latency
                 // (where direct tiles reach the tall tiles' height: AVX-512). 200 × 4 × 200
                 // f32 ran its last 8 rows as a tile of 4 accumulators, 12% of the call.
-                let lanes = kern.lanes;
-                let rows = ((left.div_ceil(2) + lanes - 1) & !(lanes - 1)).min(rows_per);
+                let rows = half_rows(left, rows_per, kern.lanes);
                 (direct_tile(kern, rows, n), rows)
             } else {
                 tall_or_direct(kern, (tiles, rows_per), left, n)
@@ -450,6 +449,14 @@ pub(super) fn tall_or_direct<T>(
         let rows = left.min(max_rows(kern, cols));
         (direct_tile(kern, rows, cols), rows)
     }
+}
+
+/// The first of the last two tiles of a walk with `left` rows to go (`max < left <
+/// 2·max`), which share them evenly: half, rounded up to whole vectors (`lanes` a power of
+/// two), at most `max`.
+#[inline(always)]
+fn half_rows(left: usize, max: usize, lanes: usize) -> usize {
+    ((left.div_ceil(2) + lanes - 1) & !(lanes - 1)).min(max)
 }
 
 /// Most rows one direct tile of `cols` columns covers: MR, or for at most `TALL_MAX_N`
@@ -529,11 +536,7 @@ unsafe fn direct_block<T: Element>(
             // faer in one process): f32 n = 64 0.944 → 0.992, f64 n = 32 0.987 → 1.058,
             // f64 n = 56 1.034 → 1.106, f32 n = 112 1.071 → 1.106.
             let left = i1 - ir;
-            let rows = if left > max && left < 2 * max {
-                ((left.div_ceil(2) + lanes - 1) & !(lanes - 1)).min(max)
-            } else {
-                max.min(left)
-            };
+            let rows = if left > max && left < 2 * max { half_rows(left, max, lanes) } else { max.min(left) };
             let f = direct_tile(kern, rows, cols);
             // SAFETY: the tile covers rows ir..ir+rows < m and columns jr..jr+cols < n,
             // and the kernel (mv = ceil(rows/lanes), N = cols) reads and writes only those.

@@ -72,9 +72,9 @@ pub(crate) struct Kernels<T: 'static> {
     /// Vectors of rows in each of the tall path's tiles.
     pub skinny_mv: [usize; 6],
     /// Direct tiles of one to four columns between the `direct` ones and the tall path's
-    /// (`skinny`): `narrow[v][n - 1]` has `mr / lanes + 1 + v` vectors of rows, used up to
-    /// `skinny_mv[n - 1] - 1` (AVX-512: 4 to 7 vectors at one or two columns, 4 to 6 at
-    /// three, 4 and 5 at four; none elsewhere). With so few columns a `direct` tile holds
+    /// (`skinny`): `narrow[v][n - 1]` has `mr / lanes + 1 + v` vectors of rows, built and
+    /// used up to `skinny_mv[n - 1] - 1` (AVX-512: 4 to 7 vectors at one or two columns,
+    /// 4 to 6 at three, 4 and 5 at four; none elsewhere; other cells [`no_tile`]). With so few columns a `direct` tile holds
     /// at most twelve accumulators, and two or three vectors of rows leave the FMA latency
     /// exposed (64 × 2 × 64 f32 ran as two 32 × 2 tiles of four accumulators).
     /// Measured on Zen 5 (ours / faer in one process, before → after): f32 64 × 2 × 64
@@ -117,6 +117,18 @@ const fn grid<T>(rows: &[&[TileFn<T>]]) -> TileGrid<T> {
             j += 1;
         }
         i += 1;
+    }
+    out
+}
+
+/// A row of [`Kernels::narrow`]: the tiles of columns `1..=tiles.len()`, padded with
+/// [`no_tile`] (the widths a row's height is never used at: the tall tiles' own or taller).
+const fn narrow_row<T>(tiles: &[TileFn<T>]) -> [TileFn<T>; NARROW_MAX_N] {
+    let mut out = [no_tile::<T> as TileFn<T>; NARROW_MAX_N];
+    let mut j = 0;
+    while j < tiles.len() {
+        out[j] = tiles[j];
+        j += 1;
     }
     out
 }
@@ -172,7 +184,7 @@ macro_rules! kernels {
     };
     ($S:ty, $feat:tt, mv = [$($mv:literal),+], packed_mv = $pmv:literal, nr = $nr:literal,
      ns = $ns:tt, tall_mv = $tmv:literal, skinny = [$(($smv:literal, $sn:literal)),+],
-     half = $half:expr, narrow = [$($nmv:literal),*]) => {{
+     half = $half:expr, narrow = [$($nmv:literal: [$($nn:literal),+]),*]) => {{
         type T = <$S as Simd>::T;
         const LANES: usize = <$S as Simd>::LANES;
         Kernels::<T> {
@@ -192,12 +204,7 @@ macro_rules! kernels {
             skinny: &[$(tile_fn!($S, $feat, $smv, $sn, false, false, false)),+],
             skinny_pf: &[$(tile_fn!($S, $feat, $smv, $sn, false, false, true)),+],
             skinny_mv: [$($smv),+],
-            narrow: &[$([
-                tile_fn!($S, $feat, $nmv, 1, false, false, false),
-                tile_fn!($S, $feat, $nmv, 2, false, false, false),
-                tile_fn!($S, $feat, $nmv, 3, false, false, false),
-                tile_fn!($S, $feat, $nmv, 4, false, false, false),
-            ]),*],
+            narrow: &[$(narrow_row(&[$(tile_fn!($S, $feat, $nmv, $nn, false, false, false)),+])),*],
             dot: &[
                 feature_fn!(Dot<T>, DotFn<T>, $feat, dot_tile::<$S, 1>),
                 feature_fn!(Dot<T>, DotFn<T>, $feat, dot_tile::<$S, 2>),
@@ -266,7 +273,7 @@ mod x86 {
                 pf = false
             )])[0]
         ),
-        narrow = [4, 5, 6, 7]
+        narrow = [4: [1, 2, 3, 4], 5: [1, 2, 3, 4], 6: [1, 2, 3], 7: [1, 2]]
     );
     pub(super) static AVX512_F64: Kernels<f64> = kernels!(
         Avx512F64,
@@ -287,7 +294,7 @@ mod x86 {
                 pf = false
             )])[0]
         ),
-        narrow = [4, 5, 6, 7]
+        narrow = [4: [1, 2, 3, 4], 5: [1, 2, 3, 4], 6: [1, 2, 3], 7: [1, 2]]
     );
 }
 

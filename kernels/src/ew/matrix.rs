@@ -69,12 +69,28 @@ impl<T: Paths + Element, const OP: u8> Kernel<T> for RowK<T, OP> {
 }
 
 /// Applies a row kernel to every row; `y` advances by `y_stride` per row.
-fn rows_apply<T: Element, const OP: u8>(
+pub(super) fn rows_apply<T: Element>(
+    op: u8,
     a: &[T],
     b: Option<&[T]>,
     y: *mut T,
-    cols: usize,
-    rows: usize,
+    shape: (usize, usize),
+    y_stride: usize,
+) {
+    match op {
+        SOFTMAX => rows_apply_op::<T, SOFTMAX>(a, b, y, shape, y_stride),
+        LOG_SOFTMAX => rows_apply_op::<T, LOG_SOFTMAX>(a, b, y, shape, y_stride),
+        SOFTMAX_BWD => rows_apply_op::<T, SOFTMAX_BWD>(a, b, y, shape, y_stride),
+        LOG_SOFTMAX_BWD => rows_apply_op::<T, LOG_SOFTMAX_BWD>(a, b, y, shape, y_stride),
+        _ => rows_apply_op::<T, ROW_SUM>(a, b, y, shape, y_stride),
+    }
+}
+
+fn rows_apply_op<T: Element, const OP: u8>(
+    a: &[T],
+    b: Option<&[T]>,
+    y: *mut T,
+    (rows, cols): (usize, usize),
     y_stride: usize,
 ) {
     let (ap, bp, yp) =
@@ -108,7 +124,7 @@ fn rows_apply<T: Element, const OP: u8>(
 pub fn softmax_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
     same_len("softmax_rows", ("x", x.len()), ("out", out.len()));
     let rows = rows_of("softmax_rows", x.len(), cols);
-    rows_apply::<T, SOFTMAX>(x, None, out.as_mut_ptr(), cols, rows, cols);
+    T::ew_rows(SOFTMAX, x, None, out.as_mut_ptr(), (rows, cols), cols);
 }
 
 /// Row-wise log-softmax: each row of `out` is x − max − ln Σ exp(x − max).
@@ -125,7 +141,7 @@ pub fn softmax_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
 pub fn log_softmax_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
     same_len("log_softmax_rows", ("x", x.len()), ("out", out.len()));
     let rows = rows_of("log_softmax_rows", x.len(), cols);
-    rows_apply::<T, LOG_SOFTMAX>(x, None, out.as_mut_ptr(), cols, rows, cols);
+    T::ew_rows(LOG_SOFTMAX, x, None, out.as_mut_ptr(), (rows, cols), cols);
 }
 
 /// Backward of [`softmax_rows`] from its output y: each row of `out` is y ⊙ (g − ⟨g, y⟩).
@@ -143,7 +159,7 @@ pub fn softmax_backward_rows<T: Element>(g: &[T], y: &[T], cols: usize, out: &mu
     same_len("softmax_backward_rows", ("g", g.len()), ("y", y.len()));
     same_len("softmax_backward_rows", ("g", g.len()), ("out", out.len()));
     let rows = rows_of("softmax_backward_rows", g.len(), cols);
-    rows_apply::<T, SOFTMAX_BWD>(g, Some(y), out.as_mut_ptr(), cols, rows, cols);
+    T::ew_rows(SOFTMAX_BWD, g, Some(y), out.as_mut_ptr(), (rows, cols), cols);
 }
 
 /// Backward of [`log_softmax_rows`] from its output y: each row of `out` is g − exp(y)·Σg.
@@ -162,7 +178,7 @@ pub fn log_softmax_backward_rows<T: Element>(g: &[T], y: &[T], cols: usize, out:
     same_len("log_softmax_backward_rows", ("g", g.len()), ("y", y.len()));
     same_len("log_softmax_backward_rows", ("g", g.len()), ("out", out.len()));
     let rows = rows_of("log_softmax_backward_rows", g.len(), cols);
-    rows_apply::<T, LOG_SOFTMAX_BWD>(g, Some(y), out.as_mut_ptr(), cols, rows, cols);
+    T::ew_rows(LOG_SOFTMAX_BWD, g, Some(y), out.as_mut_ptr(), (rows, cols), cols);
 }
 
 /// Row sums of a row-major matrix with `cols` columns (compensated, as [`sum`](super::sum)).
@@ -179,7 +195,7 @@ pub fn log_softmax_backward_rows<T: Element>(g: &[T], y: &[T], cols: usize, out:
 pub fn sum_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
     let rows = rows_of("sum_rows", x.len(), cols);
     same_len("sum_rows", ("out", out.len()), ("the row count of x", rows));
-    rows_apply::<T, ROW_SUM>(x, None, out.as_mut_ptr(), cols, rows, 1);
+    T::ew_rows(ROW_SUM, x, None, out.as_mut_ptr(), (rows, cols), 1);
 }
 
 /// Adds `rows` rows (`stride` apart) of an `n`-column band into compensated column sums.
@@ -215,6 +231,11 @@ impl<T: Paths + Element> Kernel<T> for ColK<T> {
 pub fn sum_cols<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
     let rows = rows_of("sum_cols", x.len(), cols);
     same_len("sum_cols", ("out", out.len()), ("cols", cols));
+    T::ew_sum_cols(x, cols, rows, out);
+}
+
+/// [`sum_cols`]'s body past its checks (through the seam).
+pub(super) fn sum_cols_of<T: Element>(x: &[T], cols: usize, rows: usize, out: &mut [T]) {
     out.fill(T::ZERO);
     let mut comp = vec![T::ZERO; cols];
     let (xp, sp, cp) = (SendPtr(x.as_ptr() as *mut T), SendPtr(out.as_mut_ptr()), SendPtr(comp.as_mut_ptr()));

@@ -1,9 +1,17 @@
 //! Runs a kernel body on the chosen instruction set: the body is generic over the vector
 //! type and `#[inline(always)]`, and is instantiated inside one `#[target_feature]`
 //! function per path, so it compiles to that path's instructions in a baseline build.
+//!
+//! Those instances are compiled here, once: each kernel's per-path functions sit in a
+//! static table of this crate ([`Entries`]), which [`Paths`] hands out per element type,
+//! and a call goes through the table. The public functions are generic over the element
+//! type; had the dispatch been generic too, every crate calling them would compile its
+//! own copy of every kernel on every path (dev profiles at opt-level 2 share no
+//! generics): each test binary of the workspace took 60–100 s to build that way.
 
-use super::Unary;
 use super::consts::Real;
+use super::kernels::{BlueK, ExtremeK, FindK, MapK, Sum2K, SumExpK, ZipK};
+use super::matrix::{ColK, RowK};
 use crate::Isa;
 use crate::simd::portable::{PortableF32, PortableF64};
 use crate::simd::widen::Widen;
@@ -20,78 +28,94 @@ pub trait Paths: Real {
     /// AVX-512F vectors.
     #[cfg(target_arch = "x86_64")]
     type Avx512: Widen<T = Self>;
-
-    // The seam: each public slice function's body past its argument checks, for this
-    // element type. The impls (`seam!`) are concrete, so their SIMD code compiles once,
-    // here; a crate calling the generic public functions instantiates only the checks and
-    // the call. (Generic all the way down, every test binary of the workspace compiled its
-    // own copy of every kernel for every path: 60–100 s each.)
-    /// `map_raw` (kernels.rs).
-    fn ew_map(op: Unary, x: *const Self, y: *mut Self, n: usize);
-    /// `zip_raw` (kernels.rs).
-    #[allow(clippy::too_many_arguments)]
-    fn ew_zip(op: u8, a: *const Self, b: *const Self, y: *mut Self, n: usize, scalar: u8, s: Self);
-    /// `compensated` (kernels.rs).
-    fn ew_compensated(x: *const Self, y: *const Self, n: usize) -> Self;
-    /// `extreme_of` (kernels.rs).
-    fn ew_extreme(x: &[Self], max: bool) -> Self;
-    /// `argmax_of` (kernels.rs).
-    fn ew_argmax(x: &[Self]) -> Option<usize>;
-    /// `norm2_of` (kernels.rs).
-    fn ew_norm2(x: &[Self]) -> Self;
-    /// `logsumexp_of` (kernels.rs).
-    fn ew_logsumexp(x: &[Self]) -> Self;
-    /// `rows_apply` (matrix.rs), `op` one of its row kernels.
-    fn ew_rows(op: u8, a: &[Self], b: Option<&[Self]>, y: *mut Self, shape: (usize, usize), y_stride: usize);
-    /// `sum_cols_of` (matrix.rs).
-    fn ew_sum_cols(x: &[Self], cols: usize, rows: usize, out: &mut [Self]);
+    /// The compiled entries of each kernel for this type (see the module docs).
+    fn map_k() -> &'static Entries<MapK<Self>, ()>;
+    /// As above.
+    fn zip_k() -> &'static Entries<ZipK<Self>, ()>;
+    /// As above.
+    fn sum2_k() -> &'static Entries<Sum2K<Self>, (Self, Self)>;
+    /// As above.
+    fn extreme_k() -> &'static Entries<ExtremeK<Self>, (Self, bool)>;
+    /// As above.
+    fn find_k() -> &'static Entries<FindK<Self>, Option<usize>>;
+    /// As above.
+    fn blue_k() -> &'static Entries<BlueK<Self>, [Self; 3]>;
+    /// As above.
+    fn sum_exp_k() -> &'static Entries<SumExpK<Self>, Self>;
+    /// As above.
+    fn row_k() -> &'static Entries<RowK<Self>, ()>;
+    /// As above.
+    fn col_k() -> &'static Entries<ColK<Self>, ()>;
 }
 
-/// The seam's methods for one element type (see [`Paths`]). Not inlined, so that they
-/// are compiled in this crate, not in the caller's.
-macro_rules! seam {
-    ($t:ty) => {
-        #[inline(never)]
-        fn ew_map(op: Unary, x: *const $t, y: *mut $t, n: usize) {
-            super::kernels::map_raw::<$t>(op, x, y, n)
-        }
-        #[inline(never)]
-        fn ew_zip(op: u8, a: *const $t, b: *const $t, y: *mut $t, n: usize, scalar: u8, s: $t) {
-            super::kernels::zip_raw::<$t>(op, a, b, y, n, scalar, s)
-        }
-        #[inline(never)]
-        fn ew_compensated(x: *const $t, y: *const $t, n: usize) -> $t {
-            super::kernels::compensated::<$t>(x, y, n)
-        }
-        #[inline(never)]
-        fn ew_extreme(x: &[$t], max: bool) -> $t {
-            if max {
-                super::kernels::extreme_of::<$t, true>(x)
-            } else {
-                super::kernels::extreme_of::<$t, false>(x)
+/// One kernel's functions per path, indexed by [`path_index`]: portable, AVX2+FMA,
+/// AVX-512 (the portable one in every slot off x86-64).
+pub type Entries<K, O> = [unsafe fn(K) -> O; 3];
+
+/// The slot of `isa` in an [`Entries`] table.
+#[inline(always)]
+pub(crate) fn path_index(isa: Isa) -> usize {
+    match isa {
+        Isa::Portable => 0,
+        Isa::Avx2Fma => 1,
+        Isa::Avx512 => 2,
+    }
+}
+
+/// The [`Paths`] methods of one element type: each returns a static table of this crate.
+macro_rules! tables {
+    ($t:ty; $($name:ident: $k:ty => $out:ty),* $(,)?) => {
+        $(
+            #[inline]
+            fn $name() -> &'static Entries<$k, $out> {
+                static TABLE: Entries<$k, $out> = entries::<$t, $k>();
+                &TABLE
             }
-        }
-        #[inline(never)]
-        fn ew_argmax(x: &[$t]) -> Option<usize> {
-            super::kernels::argmax_of::<$t>(x)
-        }
-        #[inline(never)]
-        fn ew_norm2(x: &[$t]) -> $t {
-            super::kernels::norm2_of::<$t>(x)
-        }
-        #[inline(never)]
-        fn ew_logsumexp(x: &[$t]) -> $t {
-            super::kernels::logsumexp_of::<$t>(x)
-        }
-        #[inline(never)]
-        fn ew_rows(op: u8, a: &[$t], b: Option<&[$t]>, y: *mut $t, shape: (usize, usize), y_stride: usize) {
-            super::matrix::rows_apply::<$t>(op, a, b, y, shape, y_stride)
-        }
-        #[inline(never)]
-        fn ew_sum_cols(x: &[$t], cols: usize, rows: usize, out: &mut [$t]) {
-            super::matrix::sum_cols_of::<$t>(x, cols, rows, out)
-        }
+        )*
     };
+}
+
+/// The table of kernel `K` on `T`.
+const fn entries<T: Paths, K: Kernel<T>>() -> Entries<K, K::Out> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        [on_portable::<T, K>, on_avx2::<T, K>, on_avx512::<T, K>]
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        [on_portable::<T, K>, on_portable::<T, K>, on_portable::<T, K>]
+    }
+}
+
+/// Kernel `K` on the portable path.
+///
+/// # Safety
+/// `k`'s contract must hold.
+unsafe fn on_portable<T: Paths, K: Kernel<T>>(k: K) -> K::Out {
+    // SAFETY: the portable path needs no instruction set; `k`'s contract is the caller's.
+    unsafe { k.run::<T::Portable>() }
+}
+
+/// Kernel `K` on AVX2+FMA.
+///
+/// # Safety
+/// The host must have AVX2 and FMA, and `k`'s contract must hold.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn on_avx2<T: Paths, K: Kernel<T>>(k: K) -> K::Out {
+    // SAFETY: the features are enabled here; `k`'s contract is the caller's.
+    unsafe { k.run::<T::Avx2>() }
+}
+
+/// Kernel `K` on AVX-512F.
+///
+/// # Safety
+/// The host must have AVX-512F, AVX2 and FMA, and `k`'s contract must hold.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+unsafe fn on_avx512<T: Paths, K: Kernel<T>>(k: K) -> K::Out {
+    // SAFETY: the features are enabled here; `k`'s contract is the caller's.
+    unsafe { k.run::<T::Avx512>() }
 }
 
 impl Paths for f32 {
@@ -100,7 +124,17 @@ impl Paths for f32 {
     type Avx2 = Avx2F32;
     #[cfg(target_arch = "x86_64")]
     type Avx512 = Avx512F32;
-    seam!(f32);
+    tables!(f32;
+        map_k: MapK<f32> => (),
+        zip_k: ZipK<f32> => (),
+        sum2_k: Sum2K<f32> => (f32, f32),
+        extreme_k: ExtremeK<f32> => (f32, bool),
+        find_k: FindK<f32> => Option<usize>,
+        blue_k: BlueK<f32> => [f32; 3],
+        sum_exp_k: SumExpK<f32> => f32,
+        row_k: RowK<f32> => (),
+        col_k: ColK<f32> => (),
+    );
 }
 
 impl Paths for f64 {
@@ -109,49 +143,40 @@ impl Paths for f64 {
     type Avx2 = Avx2F64;
     #[cfg(target_arch = "x86_64")]
     type Avx512 = Avx512F64;
-    seam!(f64);
+    tables!(f64;
+        map_k: MapK<f64> => (),
+        zip_k: ZipK<f64> => (),
+        sum2_k: Sum2K<f64> => (f64, f64),
+        extreme_k: ExtremeK<f64> => (f64, bool),
+        find_k: FindK<f64> => Option<usize>,
+        blue_k: BlueK<f64> => [f64; 3],
+        sum_exp_k: SumExpK<f64> => f64,
+        row_k: RowK<f64> => (),
+        col_k: ColK<f64> => (),
+    );
 }
 
 /// A kernel invocation: its arguments (pointers, lengths) and a body generic over the path.
-pub(crate) trait Kernel<T: Paths> {
+pub(crate) trait Kernel<T: Paths>: Sized + 'static {
     /// What the body returns.
-    type Out;
+    type Out: 'static;
     /// Runs the body with vector type `S`.
     ///
     /// # Safety
     /// `S`'s instruction set must be enabled, and the arguments must meet the kernel's own
     /// documented contract (valid pointers and lengths).
     unsafe fn run<S: Widen<T = T>>(self) -> Self::Out;
+    /// This kernel's compiled entries for `T` (from [`Paths`]).
+    fn entries() -> &'static Entries<Self, Self::Out>;
 }
 
-/// Runs `k` on `isa`.
+/// Runs `k` on `isa`, through its table.
 ///
 /// # Safety
 /// `isa` must be available on this host (checked by the public entry points through
 /// [`Isa::selected`] or an explicit availability check), and `k`'s contract must hold.
 #[inline]
 pub(crate) unsafe fn dispatch<T: Paths, K: Kernel<T>>(isa: Isa, k: K) -> K::Out {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        unsafe fn avx512<T: Paths, K: Kernel<T>>(k: K) -> K::Out {
-            // SAFETY: the feature is enabled here; `k`'s contract is the caller's.
-            unsafe { k.run::<T::Avx512>() }
-        }
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2<T: Paths, K: Kernel<T>>(k: K) -> K::Out {
-            // SAFETY: as above.
-            unsafe { k.run::<T::Avx2>() }
-        }
-        match isa {
-            // SAFETY: the caller checked that the host has the path.
-            Isa::Avx512 => return unsafe { avx512::<T, K>(k) },
-            // SAFETY: as above.
-            Isa::Avx2Fma => return unsafe { avx2::<T, K>(k) },
-            Isa::Portable => {}
-        }
-    }
-    let _ = isa;
-    // SAFETY: the portable path needs no instruction set; `k`'s contract is the caller's.
-    unsafe { k.run::<T::Portable>() }
+    // SAFETY: the caller's contract: the entry of an available path, `k`'s contract.
+    unsafe { K::entries()[path_index(isa)](k) }
 }

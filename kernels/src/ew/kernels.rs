@@ -1,6 +1,6 @@
 //! The public slice functions: argument checks, thread splitting, dispatch.
 
-use super::dispatch::{Kernel, Paths, dispatch};
+use super::dispatch::{Entries, Kernel, Paths, dispatch};
 use super::exec::{Exec, SendPtr, for_chunks};
 use super::ops::{Param, code, map as map_loop, zip as zip_loop};
 use super::reduce::{blue, dot2, extreme, find_first, finish, sum_exp, sum2, two_sum_s};
@@ -32,7 +32,8 @@ pub(super) fn run<T: Paths, K: Kernel<T>>(k: K) -> K::Out {
     unsafe { dispatch::<T, K>(Exec::current().isa, k) }
 }
 
-struct MapK<T> {
+/// A kernel invocation (see `dispatch.rs`).
+pub struct MapK<T> {
     op: Unary,
     x: *const T,
     y: *mut T,
@@ -43,6 +44,9 @@ struct MapK<T> {
 
 impl<T: Paths + Element> Kernel<T> for MapK<T> {
     type Out = ();
+    fn entries() -> &'static Entries<Self, Self::Out> {
+        T::map_k()
+    }
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) {
         // SAFETY: `x`/`y` valid for `n` elements, equal or disjoint (built by `map`).
@@ -97,7 +101,7 @@ fn heavy(op: Unary) -> bool {
     !matches!(op, Unary::Relu | Unary::Abs | Unary::Neg | Unary::Square | Unary::Sqrt | Unary::Recip)
 }
 
-pub(super) fn map_raw<T: Element>(op: Unary, x: *const T, y: *mut T, n: usize) {
+fn map_raw<T: Element>(op: Unary, x: *const T, y: *mut T, n: usize) {
     let min = if heavy(op) { HEAVY_MIN } else { CHEAP_MIN };
     let nt = streams::<T>(n, std::ptr::eq(x, y));
     let (x, y) = (SendPtr(x as *mut T), SendPtr(y));
@@ -123,7 +127,7 @@ pub(super) fn map_raw<T: Element>(op: Unary, x: *const T, y: *mut T, n: usize) {
 #[track_caller]
 pub fn map<T: Element>(op: Unary, x: &[T], out: &mut [T]) {
     same_len("map", ("x", x.len()), ("out", out.len()));
-    T::ew_map(op, x.as_ptr(), out.as_mut_ptr(), x.len());
+    map_raw(op, x.as_ptr(), out.as_mut_ptr(), x.len());
 }
 
 /// `x[i] = op(x[i])`.
@@ -138,10 +142,11 @@ pub fn map_inplace<T: Element>(op: Unary, x: &mut [T]) {
     // One pointer for both roles: a shared pointer taken before `as_mut_ptr` would be
     // invalidated by its unique reborrow (Stacked Borrows; found by Miri).
     let p = x.as_mut_ptr();
-    T::ew_map(op, p, p, x.len());
+    map_raw(op, p, p, x.len());
 }
 
-struct ZipK<T> {
+/// A kernel invocation (see `dispatch.rs`).
+pub struct ZipK<T> {
     op: u8,
     a: *const T,
     b: *const T,
@@ -169,6 +174,9 @@ macro_rules! zip_codes {
 
 impl<T: Paths + Element> Kernel<T> for ZipK<T> {
     type Out = ();
+    fn entries() -> &'static Entries<Self, Self::Out> {
+        T::zip_k()
+    }
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) {
         // SAFETY: operands valid for `n` elements (or one, if scalar), output equal to a
@@ -203,7 +211,7 @@ fn binary_code(op: Binary) -> u8 {
 }
 
 /// Splits and runs a binary kernel; `scalar` as in [`ZipK`].
-pub(super) fn zip_raw<T: Element>(op: u8, a: *const T, b: *const T, y: *mut T, n: usize, scalar: u8, s: T) {
+fn zip_raw<T: Element>(op: u8, a: *const T, b: *const T, y: *mut T, n: usize, scalar: u8, s: T) {
     let heavy = matches!(op, code::ATAN2 | code::POW);
     let min = if heavy { HEAVY_MIN } else { CHEAP_MIN };
     // The compute-bound ops gain nothing from streaming (and are not instantiated so).
@@ -242,7 +250,7 @@ pub(super) fn zip_raw<T: Element>(op: u8, a: *const T, b: *const T, y: *mut T, n
 pub fn zip<T: Element>(op: Binary, a: &[T], b: &[T], out: &mut [T]) {
     same_len("zip", ("a", a.len()), ("b", b.len()));
     same_len("zip", ("a", a.len()), ("out", out.len()));
-    T::ew_zip(binary_code(op), a.as_ptr(), b.as_ptr(), out.as_mut_ptr(), a.len(), 0, T::ZERO);
+    zip_raw(binary_code(op), a.as_ptr(), b.as_ptr(), out.as_mut_ptr(), a.len(), 0, T::ZERO);
 }
 
 /// `a[i] = op(a[i], b[i])`.
@@ -260,7 +268,7 @@ pub fn zip<T: Element>(op: Binary, a: &[T], b: &[T], out: &mut [T]) {
 pub fn zip_inplace<T: Element>(op: Binary, a: &mut [T], b: &[T]) {
     same_len("zip_inplace", ("a", a.len()), ("b", b.len()));
     let p = a.as_mut_ptr(); // one pointer for both roles (see `map_inplace`)
-    T::ew_zip(binary_code(op), p, b.as_ptr(), p, a.len(), 0, T::ZERO);
+    zip_raw(binary_code(op), p, b.as_ptr(), p, a.len(), 0, T::ZERO);
 }
 
 /// `out[i] = op(a[i], s)`.
@@ -277,7 +285,7 @@ pub fn zip_inplace<T: Element>(op: Binary, a: &mut [T], b: &[T]) {
 #[track_caller]
 pub fn zip_scalar<T: Element>(op: Binary, a: &[T], s: T, out: &mut [T]) {
     same_len("zip_scalar", ("a", a.len()), ("out", out.len()));
-    T::ew_zip(binary_code(op), a.as_ptr(), &s, out.as_mut_ptr(), a.len(), 2, T::ZERO);
+    zip_raw(binary_code(op), a.as_ptr(), &s, out.as_mut_ptr(), a.len(), 2, T::ZERO);
 }
 
 /// `out[i] = op(s, b[i])`.
@@ -294,7 +302,7 @@ pub fn zip_scalar<T: Element>(op: Binary, a: &[T], s: T, out: &mut [T]) {
 #[track_caller]
 pub fn scalar_zip<T: Element>(op: Binary, s: T, b: &[T], out: &mut [T]) {
     same_len("scalar_zip", ("b", b.len()), ("out", out.len()));
-    T::ew_zip(binary_code(op), &s, b.as_ptr(), out.as_mut_ptr(), b.len(), 1, T::ZERO);
+    zip_raw(binary_code(op), &s, b.as_ptr(), out.as_mut_ptr(), b.len(), 1, T::ZERO);
 }
 
 /// `y ← α·x + y` (one fused multiply-add per element where the path has FMA).
@@ -311,7 +319,7 @@ pub fn scalar_zip<T: Element>(op: Binary, s: T, b: &[T], out: &mut [T]) {
 pub fn axpy<T: Element>(alpha: T, x: &[T], y: &mut [T]) {
     same_len("axpy", ("x", x.len()), ("y", y.len()));
     let p = y.as_mut_ptr(); // one pointer for both roles (see `map_inplace`)
-    T::ew_zip(code::AXPY, x.as_ptr(), p, p, x.len(), 0, alpha);
+    zip_raw(code::AXPY, x.as_ptr(), p, p, x.len(), 0, alpha);
 }
 
 /// `x ← α·x`.
@@ -323,7 +331,7 @@ pub fn axpy<T: Element>(alpha: T, x: &[T], y: &mut [T]) {
 /// ```
 pub fn scale<T: Element>(alpha: T, x: &mut [T]) {
     let p = x.as_mut_ptr(); // one pointer for both roles (see `map_inplace`)
-    T::ew_zip(code::MUL, p, &alpha, p, x.len(), 2, T::ZERO);
+    zip_raw(code::MUL, p, &alpha, p, x.len(), 2, T::ZERO);
 }
 
 macro_rules! backward_fn {
@@ -336,7 +344,7 @@ macro_rules! backward_fn {
         pub fn $name<T: Element>(g: &[T], v: &[T], out: &mut [T]) {
             same_len(stringify!($name), ("g", g.len()), ($second, v.len()));
             same_len(stringify!($name), ("g", g.len()), ("out", out.len()));
-            T::ew_zip(code::$code, g.as_ptr(), v.as_ptr(), out.as_mut_ptr(), g.len(), 0, T::ZERO);
+            zip_raw(code::$code, g.as_ptr(), v.as_ptr(), out.as_mut_ptr(), g.len(), 0, T::ZERO);
         }
     };
 }
@@ -388,13 +396,17 @@ fn blocks<R: Send + Default + Clone>(n: usize, f: impl Fn(usize, usize) -> R + S
     out
 }
 
-struct Sum2K<T> {
+/// A kernel invocation (see `dispatch.rs`).
+pub struct Sum2K<T> {
     x: *const T,
     y: *const T,
     n: usize,
 }
 impl<T: Paths + Element> Kernel<T> for Sum2K<T> {
     type Out = (T, T);
+    fn entries() -> &'static Entries<Self, Self::Out> {
+        T::sum2_k()
+    }
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) -> (T, T) {
         // SAFETY: valid for `n` elements (a `y` of null means a plain sum).
@@ -404,7 +416,7 @@ impl<T: Paths + Element> Kernel<T> for Sum2K<T> {
     }
 }
 
-pub(super) fn compensated<T: Element>(x: *const T, y: *const T, n: usize) -> T {
+fn compensated<T: Element>(x: *const T, y: *const T, n: usize) -> T {
     let (xp, yp) = (SendPtr(x as *mut T), SendPtr(y as *mut T));
     let parts = blocks::<(T, T)>(n, |s, e| {
         // SAFETY (offsets): `s < e ≤ n`; a null `y` stays null.
@@ -427,7 +439,7 @@ pub(super) fn compensated<T: Element>(x: *const T, y: *const T, n: usize) -> T {
 /// assert_eq!(kernels::ew::sum(&[1e16f64, 1.0, -1e16]), 1.0);
 /// ```
 pub fn sum<T: Element>(x: &[T]) -> T {
-    T::ew_compensated(x.as_ptr(), std::ptr::null(), x.len())
+    compensated(x.as_ptr(), std::ptr::null(), x.len())
 }
 
 /// Σxᵢyᵢ, compensated (error bound in the module docs).
@@ -441,27 +453,35 @@ pub fn sum<T: Element>(x: &[T]) -> T {
 #[track_caller]
 pub fn dot<T: Element>(x: &[T], y: &[T]) -> T {
     same_len("dot", ("x", x.len()), ("y", y.len()));
-    T::ew_compensated(x.as_ptr(), y.as_ptr(), x.len())
+    compensated(x.as_ptr(), y.as_ptr(), x.len())
 }
 
-struct ExtremeK<T, const MAX: bool> {
+/// A kernel invocation (see `dispatch.rs`).
+pub struct ExtremeK<T> {
     x: *const T,
     n: usize,
+    /// The maximum (else the minimum).
+    max: bool,
 }
-impl<T: Paths + Element, const MAX: bool> Kernel<T> for ExtremeK<T, MAX> {
+impl<T: Paths + Element> Kernel<T> for ExtremeK<T> {
     type Out = (T, bool);
+    fn entries() -> &'static Entries<Self, Self::Out> {
+        T::extreme_k()
+    }
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) -> (T, bool) {
         // SAFETY: valid for `n ≥ 1` elements.
-        unsafe { extreme::<S, MAX>(self.x, self.n) }
+        unsafe {
+            if self.max { extreme::<S, true>(self.x, self.n) } else { extreme::<S, false>(self.x, self.n) }
+        }
     }
 }
 
-pub(super) fn extreme_of<T: Element, const MAX: bool>(x: &[T]) -> T {
+fn extreme_of<T: Element, const MAX: bool>(x: &[T]) -> T {
     let xp = SendPtr(x.as_ptr() as *mut T);
     let parts = blocks::<Option<(T, bool)>>(x.len(), |s, e| {
         // SAFETY (offset): `s < e ≤ n`.
-        Some(run::<T, _>(ExtremeK::<T, MAX> { x: xp.get().wrapping_add(s), n: e - s }))
+        Some(run::<T, _>(ExtremeK { x: xp.get().wrapping_add(s), n: e - s, max: MAX }))
     });
     let init = if MAX { T::from_f64(f64::NEG_INFINITY) } else { T::from_f64(f64::INFINITY) };
     let mut best = init;
@@ -483,7 +503,7 @@ pub(super) fn extreme_of<T: Element, const MAX: bool>(x: &[T]) -> T {
 /// assert!(kernels::ew::max(&[1.0f64, f64::NAN]).is_nan());
 /// ```
 pub fn max<T: Element>(x: &[T]) -> T {
-    T::ew_extreme(x, true)
+    extreme_of::<T, true>(x)
 }
 
 /// The smallest element; NaN if any element is NaN; +inf for an empty slice.
@@ -492,16 +512,20 @@ pub fn max<T: Element>(x: &[T]) -> T {
 /// assert_eq!(kernels::ew::min(&[1.0f32, -3.0, 2.0]), -3.0);
 /// ```
 pub fn min<T: Element>(x: &[T]) -> T {
-    T::ew_extreme(x, false)
+    extreme_of::<T, false>(x)
 }
 
-struct FindK<T> {
+/// A kernel invocation (see `dispatch.rs`).
+pub struct FindK<T> {
     x: *const T,
     n: usize,
     v: T,
 }
 impl<T: Paths + Element> Kernel<T> for FindK<T> {
     type Out = Option<usize>;
+    fn entries() -> &'static Entries<Self, Self::Out> {
+        T::find_k()
+    }
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) -> Option<usize> {
         // SAFETY: valid for `n` elements.
@@ -516,25 +540,24 @@ impl<T: Paths + Element> Kernel<T> for FindK<T> {
 /// assert_eq!(kernels::ew::argmax::<f64>(&[]), None);
 /// ```
 pub fn argmax<T: Element>(x: &[T]) -> Option<usize> {
-    T::ew_argmax(x)
-}
-
-/// [`argmax`]'s body (through the seam).
-pub(super) fn argmax_of<T: Element>(x: &[T]) -> Option<usize> {
     if x.is_empty() {
         return None;
     }
-    let m = extreme_of::<T, true>(x);
+    let m = max(x);
     run::<T, _>(FindK { x: x.as_ptr(), n: x.len(), v: m })
 }
 
-struct BlueK<T> {
+/// A kernel invocation (see `dispatch.rs`).
+pub struct BlueK<T> {
     x: *const T,
     n: usize,
     t: [T; 4],
 }
 impl<T: Paths + Element> Kernel<T> for BlueK<T> {
     type Out = [T; 3];
+    fn entries() -> &'static Entries<Self, Self::Out> {
+        T::blue_k()
+    }
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) -> [T; 3] {
         // SAFETY: valid for `n` elements.
@@ -550,11 +573,6 @@ impl<T: Paths + Element> Kernel<T> for BlueK<T> {
 /// assert_eq!(kernels::ew::norm2(&[3e-30f32, 4e-30]), 5e-30);
 /// ```
 pub fn norm2<T: Element>(x: &[T]) -> T {
-    T::ew_norm2(x)
-}
-
-/// [`norm2`]'s body (through the seam).
-pub(super) fn norm2_of<T: Element>(x: &[T]) -> T {
     // Blue's constants for a binary format with p digits and exponents [emin, emax]
     // (Anderson 2017): t_small = 2^⌈(emin−1)/2⌉, t_big = 2^⌊(emax−p+1)/2⌋,
     // s_small = 2^−⌊(emin−p)/2⌋, s_big = 2^−⌈(emax+p−1)/2⌉.
@@ -596,13 +614,17 @@ pub(super) fn norm2_of<T: Element>(x: &[T]) -> T {
     T::from_f64(r)
 }
 
-struct SumExpK<T> {
+/// A kernel invocation (see `dispatch.rs`).
+pub struct SumExpK<T> {
     x: *const T,
     n: usize,
     m: T,
 }
 impl<T: Paths + Element> Kernel<T> for SumExpK<T> {
     type Out = T;
+    fn entries() -> &'static Entries<Self, Self::Out> {
+        T::sum_exp_k()
+    }
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) -> T {
         // SAFETY: valid for `n` elements.
@@ -618,12 +640,7 @@ impl<T: Paths + Element> Kernel<T> for SumExpK<T> {
 /// assert!((l - (1000.0 + 2f64.ln())).abs() < 1e-12);
 /// ```
 pub fn logsumexp<T: Element>(x: &[T]) -> T {
-    T::ew_logsumexp(x)
-}
-
-/// [`logsumexp`]'s body (through the seam).
-pub(super) fn logsumexp_of<T: Element>(x: &[T]) -> T {
-    let m = extreme_of::<T, true>(x);
+    let m = max(x);
     let mf = m.to_f64();
     if mf.is_nan() || mf.is_infinite() {
         return m;

@@ -1,7 +1,7 @@
 //! The public row-wise functions on row-major matrices: softmax and log-softmax, their
 //! backward passes, row and column sums.
 
-use super::dispatch::{Kernel, Paths};
+use super::dispatch::{Entries, Kernel, Paths};
 use super::exec::{Exec, SendPtr, for_chunks};
 use super::kernels::{CHEAP_MIN, HEAVY_MIN, run, same_len};
 use super::reduce::{finish, sum2};
@@ -29,7 +29,9 @@ fn over_rows(rows: usize, cols: usize, heavy: bool, f: impl Fn(usize, usize) + S
 
 /// A row kernel over `rows` consecutive rows (one dispatch for all of them: a dispatch
 /// per row cost more than a short row's work).
-struct RowK<T, const OP: u8> {
+pub struct RowK<T> {
+    /// Which row body (`SOFTMAX`, …).
+    op: u8,
     a: *const T,
     b: *const T,
     y: *mut T,
@@ -43,8 +45,11 @@ const LOG_SOFTMAX: u8 = 1;
 const SOFTMAX_BWD: u8 = 2;
 const LOG_SOFTMAX_BWD: u8 = 3;
 const ROW_SUM: u8 = 4;
-impl<T: Paths + Element, const OP: u8> Kernel<T> for RowK<T, OP> {
+impl<T: Paths + Element> Kernel<T> for RowK<T> {
     type Out = ();
+    fn entries() -> &'static Entries<Self, Self::Out> {
+        T::row_k()
+    }
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) {
         let n = self.cols;
@@ -53,7 +58,7 @@ impl<T: Paths + Element, const OP: u8> Kernel<T> for RowK<T, OP> {
             // apart (built by `rows_apply`).
             unsafe {
                 let (a, b, y) = (self.a.add(r * n), self.b.add(r * n), self.y.add(r * self.y_stride));
-                match OP {
+                match self.op {
                     SOFTMAX => softmax_row::<S, false>(a, y, n),
                     LOG_SOFTMAX => softmax_row::<S, true>(a, y, n),
                     SOFTMAX_BWD => softmax_bwd_row::<S, false>(a, b, y, n),
@@ -69,35 +74,20 @@ impl<T: Paths + Element, const OP: u8> Kernel<T> for RowK<T, OP> {
 }
 
 /// Applies a row kernel to every row; `y` advances by `y_stride` per row.
-pub(super) fn rows_apply<T: Element>(
-    op: u8,
+fn rows_apply<T: Element, const OP: u8>(
     a: &[T],
     b: Option<&[T]>,
     y: *mut T,
-    shape: (usize, usize),
-    y_stride: usize,
-) {
-    match op {
-        SOFTMAX => rows_apply_op::<T, SOFTMAX>(a, b, y, shape, y_stride),
-        LOG_SOFTMAX => rows_apply_op::<T, LOG_SOFTMAX>(a, b, y, shape, y_stride),
-        SOFTMAX_BWD => rows_apply_op::<T, SOFTMAX_BWD>(a, b, y, shape, y_stride),
-        LOG_SOFTMAX_BWD => rows_apply_op::<T, LOG_SOFTMAX_BWD>(a, b, y, shape, y_stride),
-        _ => rows_apply_op::<T, ROW_SUM>(a, b, y, shape, y_stride),
-    }
-}
-
-fn rows_apply_op<T: Element, const OP: u8>(
-    a: &[T],
-    b: Option<&[T]>,
-    y: *mut T,
-    (rows, cols): (usize, usize),
+    cols: usize,
+    rows: usize,
     y_stride: usize,
 ) {
     let (ap, bp, yp) =
         (SendPtr(a.as_ptr() as *mut T), SendPtr(b.map_or(a.as_ptr(), |b| b.as_ptr()) as *mut T), SendPtr(y));
     over_rows(rows, cols, OP != ROW_SUM, |s, e| {
         // (Offsets: `s < e ≤ rows`, so rows s..e lie inside their buffers.)
-        let k = RowK::<T, OP> {
+        let k = RowK {
+            op: OP,
             a: ap.get().wrapping_add(s * cols),
             b: bp.get().wrapping_add(s * cols),
             y: yp.get().wrapping_add(s * y_stride),
@@ -124,7 +114,7 @@ fn rows_apply_op<T: Element, const OP: u8>(
 pub fn softmax_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
     same_len("softmax_rows", ("x", x.len()), ("out", out.len()));
     let rows = rows_of("softmax_rows", x.len(), cols);
-    T::ew_rows(SOFTMAX, x, None, out.as_mut_ptr(), (rows, cols), cols);
+    rows_apply::<T, SOFTMAX>(x, None, out.as_mut_ptr(), cols, rows, cols);
 }
 
 /// Row-wise log-softmax: each row of `out` is x − max − ln Σ exp(x − max).
@@ -141,7 +131,7 @@ pub fn softmax_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
 pub fn log_softmax_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
     same_len("log_softmax_rows", ("x", x.len()), ("out", out.len()));
     let rows = rows_of("log_softmax_rows", x.len(), cols);
-    T::ew_rows(LOG_SOFTMAX, x, None, out.as_mut_ptr(), (rows, cols), cols);
+    rows_apply::<T, LOG_SOFTMAX>(x, None, out.as_mut_ptr(), cols, rows, cols);
 }
 
 /// Backward of [`softmax_rows`] from its output y: each row of `out` is y ⊙ (g − ⟨g, y⟩).
@@ -159,7 +149,7 @@ pub fn softmax_backward_rows<T: Element>(g: &[T], y: &[T], cols: usize, out: &mu
     same_len("softmax_backward_rows", ("g", g.len()), ("y", y.len()));
     same_len("softmax_backward_rows", ("g", g.len()), ("out", out.len()));
     let rows = rows_of("softmax_backward_rows", g.len(), cols);
-    T::ew_rows(SOFTMAX_BWD, g, Some(y), out.as_mut_ptr(), (rows, cols), cols);
+    rows_apply::<T, SOFTMAX_BWD>(g, Some(y), out.as_mut_ptr(), cols, rows, cols);
 }
 
 /// Backward of [`log_softmax_rows`] from its output y: each row of `out` is g − exp(y)·Σg.
@@ -178,7 +168,7 @@ pub fn log_softmax_backward_rows<T: Element>(g: &[T], y: &[T], cols: usize, out:
     same_len("log_softmax_backward_rows", ("g", g.len()), ("y", y.len()));
     same_len("log_softmax_backward_rows", ("g", g.len()), ("out", out.len()));
     let rows = rows_of("log_softmax_backward_rows", g.len(), cols);
-    T::ew_rows(LOG_SOFTMAX_BWD, g, Some(y), out.as_mut_ptr(), (rows, cols), cols);
+    rows_apply::<T, LOG_SOFTMAX_BWD>(g, Some(y), out.as_mut_ptr(), cols, rows, cols);
 }
 
 /// Row sums of a row-major matrix with `cols` columns (compensated, as [`sum`](super::sum)).
@@ -195,11 +185,12 @@ pub fn log_softmax_backward_rows<T: Element>(g: &[T], y: &[T], cols: usize, out:
 pub fn sum_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
     let rows = rows_of("sum_rows", x.len(), cols);
     same_len("sum_rows", ("out", out.len()), ("the row count of x", rows));
-    T::ew_rows(ROW_SUM, x, None, out.as_mut_ptr(), (rows, cols), 1);
+    rows_apply::<T, ROW_SUM>(x, None, out.as_mut_ptr(), cols, rows, 1);
 }
 
 /// Adds `rows` rows (`stride` apart) of an `n`-column band into compensated column sums.
-struct ColK<T> {
+/// A kernel invocation (see `dispatch.rs`).
+pub struct ColK<T> {
     x: *const T,
     s: *mut T,
     c: *mut T,
@@ -209,6 +200,9 @@ struct ColK<T> {
 }
 impl<T: Paths + Element> Kernel<T> for ColK<T> {
     type Out = ();
+    fn entries() -> &'static Entries<Self, Self::Out> {
+        T::col_k()
+    }
     #[inline(always)]
     unsafe fn run<S: Widen<T = T>>(self) {
         // SAFETY: `rows` rows of `n` elements `stride` apart in `x`, `n` in `s` and `c`, all
@@ -231,11 +225,6 @@ impl<T: Paths + Element> Kernel<T> for ColK<T> {
 pub fn sum_cols<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
     let rows = rows_of("sum_cols", x.len(), cols);
     same_len("sum_cols", ("out", out.len()), ("cols", cols));
-    T::ew_sum_cols(x, cols, rows, out);
-}
-
-/// [`sum_cols`]'s body past its checks (through the seam).
-pub(super) fn sum_cols_of<T: Element>(x: &[T], cols: usize, rows: usize, out: &mut [T]) {
     out.fill(T::ZERO);
     let mut comp = vec![T::ZERO; cols];
     let (xp, sp, cp) = (SendPtr(x.as_ptr() as *mut T), SendPtr(out.as_mut_ptr()), SendPtr(comp.as_mut_ptr()));

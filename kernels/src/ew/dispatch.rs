@@ -64,11 +64,24 @@ pub(crate) fn path_index(isa: Isa) -> usize {
 
 /// The [`Paths`] methods of one element type: each returns a static table of this crate.
 macro_rules! tables {
-    ($t:ty; $($name:ident: $k:ty => $out:ty),* $(,)?) => {
+    ($t:ty) => {
+        tables!(@ $t;
+            map_k: MapK => (),
+            zip_k: ZipK => (),
+            sum2_k: Sum2K => ($t, $t),
+            extreme_k: ExtremeK => ($t, bool),
+            find_k: FindK => Option<usize>,
+            blue_k: BlueK => [$t; 3],
+            sum_exp_k: SumExpK => $t,
+            row_k: RowK => (),
+            col_k: ColK => ()
+        );
+    };
+    (@ $t:ty; $($name:ident: $k:ident => $out:ty),*) => {
         $(
             #[inline]
-            fn $name() -> &'static Entries<$k, $out> {
-                static TABLE: Entries<$k, $out> = entries::<$t, $k>();
+            fn $name() -> &'static Entries<$k<$t>, $out> {
+                static TABLE: Entries<$k<$t>, $out> = entries::<$t, $k<$t>>();
                 &TABLE
             }
         )*
@@ -124,17 +137,7 @@ impl Paths for f32 {
     type Avx2 = Avx2F32;
     #[cfg(target_arch = "x86_64")]
     type Avx512 = Avx512F32;
-    tables!(f32;
-        map_k: MapK<f32> => (),
-        zip_k: ZipK<f32> => (),
-        sum2_k: Sum2K<f32> => (f32, f32),
-        extreme_k: ExtremeK<f32> => (f32, bool),
-        find_k: FindK<f32> => Option<usize>,
-        blue_k: BlueK<f32> => [f32; 3],
-        sum_exp_k: SumExpK<f32> => f32,
-        row_k: RowK<f32> => (),
-        col_k: ColK<f32> => (),
-    );
+    tables!(f32);
 }
 
 impl Paths for f64 {
@@ -143,17 +146,7 @@ impl Paths for f64 {
     type Avx2 = Avx2F64;
     #[cfg(target_arch = "x86_64")]
     type Avx512 = Avx512F64;
-    tables!(f64;
-        map_k: MapK<f64> => (),
-        zip_k: ZipK<f64> => (),
-        sum2_k: Sum2K<f64> => (f64, f64),
-        extreme_k: ExtremeK<f64> => (f64, bool),
-        find_k: FindK<f64> => Option<usize>,
-        blue_k: BlueK<f64> => [f64; 3],
-        sum_exp_k: SumExpK<f64> => f64,
-        row_k: RowK<f64> => (),
-        col_k: ColK<f64> => (),
-    );
+    tables!(f64);
 }
 
 /// A kernel invocation: its arguments (pointers, lengths) and a body generic over the path.

@@ -189,7 +189,6 @@ pub fn sum_rows<T: Element>(x: &[T], cols: usize, out: &mut [T]) {
 }
 
 /// Adds `rows` rows (`stride` apart) of an `n`-column band into compensated column sums.
-/// A kernel invocation (see `dispatch.rs`).
 pub struct ColK<T> {
     x: *const T,
     s: *mut T,
